@@ -1,0 +1,594 @@
+//! The async presence client: the one implementation of every operation. The Python sync client
+//! runs these same futures on the shared runtime; nothing here knows about Python.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::stream::{self, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::{json, Value};
+
+use super::chat_id;
+use super::error::{Error, ErrorKind, Result};
+use super::model::{self, unwrap_data, ChatPresence, PresenceState};
+use super::routes::{self, Auth, Backend, Method, Operation, TypingStyle};
+use super::secret::{Redactor, Secret};
+
+/// Largest answer body read; anything larger is a protocol error, not an out-of-memory.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// `Retry-After` is honoured up to this long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// First and largest pause between attempts (before jitter).
+const BACKOFF_MIN: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Polling pace of `get(wait=...)`: starts quick, since data usually follows in a moment.
+const WAIT_POLL_FIRST: Duration = Duration::from_millis(200);
+const WAIT_POLL_MAX: Duration = Duration::from_secs(1);
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+pub const DEFAULT_SESSION: &str = "default";
+
+pub fn default_user_agent() -> String {
+    format!("wawp-presence/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Everything a client is made from; also what a pickled Python client carries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientConfig {
+    pub backend: Backend,
+    pub base_url: String,
+    pub session: String,
+    pub instance_id: Option<String>,
+    pub access_token: Option<Secret>,
+    pub api_key: Option<Secret>,
+    /// Bound on one whole attempt: connect, send, and read the answer.
+    pub timeout: Duration,
+    pub max_retries: u32,
+    /// Most requests per second across the whole client.
+    pub rate_limit: Option<f64>,
+    pub user_agent: String,
+}
+
+impl ClientConfig {
+    pub fn wawp(instance_id: impl Into<String>, access_token: impl Into<String>) -> Self {
+        ClientConfig {
+            backend: Backend::Wawp,
+            base_url: Backend::Wawp.spec().default_base_url.unwrap_or_default().to_owned(),
+            session: DEFAULT_SESSION.to_owned(),
+            instance_id: Some(instance_id.into()),
+            access_token: Some(Secret::new(access_token)),
+            api_key: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+            rate_limit: None,
+            user_agent: default_user_agent(),
+        }
+    }
+
+    pub fn waha(base_url: impl Into<String>, session: impl Into<String>, api_key: Option<String>) -> Self {
+        ClientConfig {
+            backend: Backend::Waha,
+            base_url: base_url.into(),
+            session: session.into(),
+            instance_id: None,
+            access_token: None,
+            api_key: api_key.map(Secret::new),
+            ..ClientConfig::wawp("", "")
+        }
+    }
+
+    /// Checks every option; a bad one is an `InvalidArgument` naming it.
+    pub fn validate(&self) -> Result<url::Url> {
+        let bad = |msg: String| Err(Error::invalid_argument(msg));
+        if self.backend == Backend::Wawp {
+            if self.instance_id.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                return bad("instance_id must be a non-empty string".into());
+            }
+            if self.access_token.as_ref().is_none_or(|s| s.expose().trim().is_empty()) {
+                return bad("access_token must be a non-empty string".into());
+            }
+        }
+        if self.api_key.as_ref().is_some_and(|k| k.expose().is_empty() || http::HeaderValue::from_str(k.expose()).is_err()) {
+            return bad("api_key must be a non-empty string of visible ASCII characters".into());
+        }
+        if self.session.trim().is_empty() {
+            return bad("session must be a non-empty string".into());
+        }
+        if !(self.timeout > Duration::ZERO && self.timeout <= Duration::from_secs(24 * 3600)) {
+            return bad(format!("timeout must be more than 0 seconds (and at most a day), not {:?}", self.timeout));
+        }
+        if self.max_retries > 100 {
+            return bad(format!("max_retries must be between 0 and 100, not {}", self.max_retries));
+        }
+        if let Some(rate) = self.rate_limit {
+            if !(rate.is_finite() && rate > 0.0) {
+                return bad(format!("rate_limit must be a positive number of requests per second, not {rate}"));
+            }
+        }
+        if http::HeaderValue::from_str(&self.user_agent).is_err() {
+            return bad("user_agent must be visible ASCII text".into());
+        }
+        let url = url::Url::parse(self.base_url.trim())
+            .map_err(|e| Error::invalid_argument(format!("base_url {:?} is not a URL ({e})", self.base_url)))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return bad(format!("base_url must be an http:// or https:// URL with a host, not {:?}", self.base_url));
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+            return bad("base_url must not carry credentials, a query or a fragment; use access_token / api_key".into());
+        }
+        Ok(url)
+    }
+}
+
+/// A request as the operations describe it; `send` turns it into HTTP.
+struct Call {
+    op: Operation,
+    chat: Option<String>,
+    query: Vec<(&'static str, String)>,
+    body: Option<Value>,
+}
+
+impl Call {
+    fn new(op: Operation) -> Self {
+        Call { op, chat: None, query: Vec::new(), body: None }
+    }
+}
+
+/// A 2xx answer.
+struct Answer {
+    status: u16,
+    body: bytes::Bytes,
+    method: Method,
+    url: String,
+}
+
+pub struct Client {
+    config: ClientConfig,
+    base: String,
+    session_segment: String,
+    /// `None` once closed; taken out so the connection pool goes with the last in-flight call.
+    http: RwLock<Option<reqwest::Client>>,
+    redactor: Redactor,
+    limiter: Option<DefaultDirectRateLimiter>,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client> {
+        let url = config.validate()?;
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(config.user_agent.as_str())
+            // A redirect would carry the access token in its query to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Configuration, format!("cannot build the HTTP client: {e}")))?;
+        let limiter = config.rate_limit.map(|rate| {
+            let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+                .allow_burst(NonZeroU32::MIN);
+            RateLimiter::direct(quota)
+        });
+        Ok(Client {
+            base: url.as_str().trim_end_matches('/').to_owned(),
+            session_segment: chat_id::encode_path_segment(config.session.trim()),
+            redactor: Redactor::new([config.access_token.as_ref(), config.api_key.as_ref()]),
+            http: RwLock::new(Some(http)),
+            limiter,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Closes the client: calls after this fail with `Closed`; calls in flight finish.
+    pub fn close(&self) {
+        if let Ok(mut http) = self.http.write() {
+            http.take();
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.http.read().map_or(true, |h| h.is_none())
+    }
+
+    /// One chat's presence. With a non-zero `wait`, an answer without data is asked again until
+    /// data comes or `wait` has passed; the last answer is returned either way.
+    pub async fn get(&self, chat_id: &str, wait: Duration) -> Result<ChatPresence> {
+        let id = chat_id::normalize(chat_id)?;
+        self.get_normalized(&id, wait).await
+    }
+
+    async fn get_normalized(&self, id: &str, wait: Duration) -> Result<ChatPresence> {
+        let started = Instant::now();
+        let mut pause = WAIT_POLL_FIRST;
+        loop {
+            let answer = self.send(Call { chat: Some(id.to_owned()), ..Call::new(Operation::GetChat) }).await?;
+            let json = self.read_json(&answer, &["id", "chatId", "presences"])?;
+            let chat = model::chat_from_value(unwrap_data(&json), Some(id)).map_err(|e| self.protocol(e, &answer))?;
+            let left = wait.saturating_sub(started.elapsed());
+            if chat.has_data() || left.is_zero() {
+                return Ok(chat);
+            }
+            tokio::time::sleep(pause.min(left)).await;
+            pause = (pause * 2).min(WAIT_POLL_MAX);
+        }
+    }
+
+    /// Several chats at once, at most `concurrency` requests in flight, results in input order.
+    /// With `fail_fast`, the first failure (a bad id before anything is sent) ends the call and
+    /// cancels what is in flight; otherwise each chat's place holds its own result.
+    pub async fn get_many(
+        &self,
+        chat_ids: &[String],
+        concurrency: usize,
+        wait: Duration,
+        fail_fast: bool,
+    ) -> Result<Vec<Result<ChatPresence>>> {
+        if concurrency == 0 {
+            return Err(Error::invalid_argument("concurrency must be at least 1"));
+        }
+        let ids: Vec<Result<String>> = chat_ids.iter().map(|c| chat_id::normalize(c)).collect();
+        if fail_fast {
+            if let Some(Err(e)) = ids.iter().find(|r| r.is_err()) {
+                return Err(e.clone());
+            }
+        }
+        let mut results: Vec<Option<Result<ChatPresence>>> = vec![None; ids.len()];
+        let mut pending = stream::iter(ids.into_iter().enumerate())
+            .map(|(i, id)| async move {
+                match id {
+                    Ok(id) => (i, self.get_normalized(&id, wait).await),
+                    Err(e) => (i, Err(e)),
+                }
+            })
+            .buffer_unordered(concurrency);
+        while let Some((i, result)) = pending.next().await {
+            if fail_fast {
+                if let Err(e) = result {
+                    return Err(e);
+                }
+            }
+            results[i] = Some(result);
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::protocol("a lookup produced no result"))))
+            .collect())
+    }
+
+    /// Every chat the session is subscribed to.
+    pub async fn get_all(&self) -> Result<Vec<ChatPresence>> {
+        let answer = self.send(Call::new(Operation::GetAll)).await?;
+        let json = self.read_json(&answer, &[])?;
+        let items = match unwrap_data(&json) {
+            Value::Array(items) => items,
+            other => {
+                let kind = if other.is_object() { "an object" } else { "not a list" };
+                return Err(self.protocol(Error::protocol(format!("expected a JSON list of chats, got {kind}")), &answer));
+            }
+        };
+        items
+            .iter()
+            .map(|item| model::chat_from_value(item, None))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| self.protocol(e, &answer))
+    }
+
+    /// Sets the session's own presence. Online/offline are global; typing, recording and paused
+    /// need the chat. Broken rules fail before anything is sent.
+    pub async fn set(&self, state: PresenceState, chat_id: Option<&str>) -> Result<()> {
+        if state == PresenceState::Unknown {
+            return Err(Error::invalid_argument(
+                "\"unknown\" is not a presence that can be sent: use online, offline, typing, recording or paused",
+            ));
+        }
+        let chat = match (state.is_per_chat(), chat_id) {
+            (true, None) => {
+                return Err(Error::invalid_argument(format!(
+                    "presence {:?} is about one chat: pass chat_id=...",
+                    state.as_str()
+                )))
+            }
+            (false, Some(_)) => {
+                return Err(Error::invalid_argument(format!(
+                    "presence {:?} is global: it is sent without chat_id",
+                    state.as_str()
+                )))
+            }
+            (_, chat) => chat.map(chat_id::normalize).transpose()?,
+        };
+        let mut body = json!({ "presence": state.as_str() });
+        if let Some(chat) = chat {
+            body["chatId"] = Value::String(chat);
+        }
+        let answer = self.send(Call { body: Some(body), ..Call::new(Operation::SetPresence) }).await?;
+        self.check_no_error_body(&answer)
+    }
+
+    /// Subscribes to a chat's presence updates.
+    pub async fn subscribe(&self, chat_id: &str) -> Result<()> {
+        let id = chat_id::normalize(chat_id)?;
+        let answer = self.send(Call { chat: Some(id), ..Call::new(Operation::Subscribe) }).await?;
+        self.check_no_error_body(&answer)
+    }
+
+    /// Shows "typing..." in a chat.
+    pub async fn start_typing(&self, chat_id: &str) -> Result<()> {
+        self.typing(chat_id, true).await
+    }
+
+    /// Clears "typing..." in a chat.
+    pub async fn stop_typing(&self, chat_id: &str) -> Result<()> {
+        self.typing(chat_id, false).await
+    }
+
+    async fn typing(&self, chat_id: &str, start: bool) -> Result<()> {
+        match self.config.backend.spec().typing {
+            TypingStyle::Presence => {
+                let state = if start { PresenceState::Typing } else { PresenceState::Paused };
+                self.set(state, Some(chat_id)).await
+            }
+            TypingStyle::Routes => {
+                let id = chat_id::normalize(chat_id)?;
+                let op = if start { Operation::StartTyping } else { Operation::StopTyping };
+                let answer = self.send(Call { query: vec![("chatId", id)], ..Call::new(op) }).await?;
+                self.check_no_error_body(&answer)
+            }
+        }
+    }
+
+    /// Sends a call, retrying what is worth retrying, and returns its 2xx answer.
+    async fn send(&self, call: Call) -> Result<Answer> {
+        let spec = self.config.backend.spec();
+        let route = spec.route(call.op);
+        let chat_segment = call.chat.as_deref().map(chat_id::encode_path_segment);
+        let path = routes::fill_path(route, &self.session_segment, chat_segment.as_deref());
+        let mut url = url::Url::parse(&format!("{}{}", self.base, path))
+            .map_err(|e| Error::protocol(format!("cannot build the request URL: {e}")))?;
+        {
+            let mut q = url.query_pairs_mut();
+            if spec.auth == Auth::InstanceQuery {
+                q.append_pair("instance_id", self.config.instance_id.as_deref().unwrap_or_default());
+                q.append_pair("access_token", self.config.access_token.as_ref().map_or("", Secret::expose));
+            }
+            for (k, v) in &call.query {
+                q.append_pair(k, v);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let shown_url = self.redactor.redact_url(url.as_str());
+        let body = call.body.as_ref().map(|b| b.to_string());
+
+        let mut backoff = ExponentialBuilder::new()
+            .with_min_delay(BACKOFF_MIN)
+            .with_max_delay(BACKOFF_MAX)
+            .with_jitter()
+            .with_max_times(self.config.max_retries as usize)
+            .build();
+        let mut attempts = 0;
+        loop {
+            let http = self
+                .http
+                .read()
+                .ok()
+                .and_then(|h| h.clone())
+                .ok_or_else(|| Error::new(ErrorKind::Closed, "the client is closed"))?;
+            if let Some(limiter) = &self.limiter {
+                limiter.until_ready().await;
+            }
+            attempts += 1;
+            let outcome = self.attempt(&http, route.method, &url, body.as_deref()).await;
+            let err = match outcome {
+                Ok((status, bytes)) => {
+                    return Ok(Answer { status, body: bytes, method: route.method, url: shown_url });
+                }
+                Err(e) => e.with_request(route.method.as_str(), &shown_url),
+            };
+            if err.kind.is_retryable() {
+                if let Some(delay) = backoff.next() {
+                    let pause = err.retry_after.map_or(delay, |s| Duration::from_secs_f64(s).min(MAX_RETRY_AFTER));
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+            }
+            return Err(Error { attempts, ..err });
+        }
+    }
+
+    /// One HTTP exchange, bounded by the timeout as a whole (connect, send, read).
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        url: &url::Url,
+        body: Option<&str>,
+    ) -> Result<(u16, bytes::Bytes)> {
+        let exchange = async {
+            let mut req = match method {
+                Method::Get => http.get(url.clone()),
+                Method::Post => http.post(url.clone()),
+            };
+            if let (Auth::ApiKeyHeader, Some(key)) = (self.config.backend.spec().auth, &self.config.api_key) {
+                let mut value = http::HeaderValue::from_str(key.expose())
+                    .map_err(|_| Error::invalid_argument("api_key is not a valid header value"))?;
+                value.set_sensitive(true);
+                req = req.header("X-Api-Key", value);
+            }
+            req = req.header(http::header::ACCEPT, "application/json");
+            if let Some(body) = body {
+                req = req.header(http::header::CONTENT_TYPE, "application/json").body(body.to_owned());
+            }
+            let mut resp = req.send().await.map_err(|e| self.transport(e))?;
+            let status = resp.status().as_u16();
+            let retry_after = resp.headers().get(http::header::RETRY_AFTER).and_then(parse_retry_after);
+            if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+                return Err(too_large(status));
+            }
+            let mut buf = bytes::BytesMut::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(e))? {
+                if buf.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(too_large(status));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            let bytes = buf.freeze();
+            if (200..300).contains(&status) {
+                Ok((status, bytes))
+            } else {
+                Err(Error::from_status(status, &bytes, self.redactor.body_excerpt(&bytes), retry_after))
+            }
+        };
+        match tokio::time::timeout(self.config.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::new(ErrorKind::Timeout, format!("no complete answer within {:.3} s", self.config.timeout.as_secs_f64()))
+    }
+
+    /// A reqwest failure as our error, with the URL (and its token) left out of the text.
+    fn transport(&self, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return self.timed_out();
+        }
+        let kind = if e.is_decode() { ErrorKind::Protocol } else { ErrorKind::Transport };
+        let what = if e.is_connect() {
+            "could not connect"
+        } else if e.is_body() {
+            "the connection failed while reading the answer"
+        } else {
+            "the request failed"
+        };
+        let e = e.without_url();
+        let mut chain = Vec::new();
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+        while let Some(s) = source {
+            chain.push(s.to_string());
+            source = s.source();
+        }
+        let detail = if chain.is_empty() { e.to_string() } else { chain.join(": ") };
+        Error::new(kind, self.redactor.redact(&format!("{what}: {detail}")))
+    }
+
+    /// A JSON read: not JSON, or an error object without the fields a read expects, fails.
+    fn read_json(&self, answer: &Answer, expected: &[&str]) -> Result<Value> {
+        let json = model::parse_json(&answer.body).map_err(|e| self.protocol(e, answer))?;
+        let unwrapped = unwrap_data(&json);
+        let has_expected = match unwrapped {
+            Value::Object(obj) => expected.iter().any(|k| obj.contains_key(*k)),
+            _ => true,
+        };
+        if !has_expected {
+            if let Some(e) = Error::from_success_body(answer.status, unwrapped, self.redactor.body_excerpt(&answer.body)) {
+                return Err(self.on_request(e, answer));
+            }
+        }
+        Ok(json)
+    }
+
+    /// Writes answer nothing on success; an error object in their body is still a failure.
+    fn check_no_error_body(&self, answer: &Answer) -> Result<()> {
+        let Ok(json) = serde_json::from_slice::<Value>(&answer.body) else { return Ok(()) };
+        match Error::from_success_body(answer.status, unwrap_data(&json), self.redactor.body_excerpt(&answer.body)) {
+            Some(e) => Err(self.on_request(e, answer)),
+            None => Ok(()),
+        }
+    }
+
+    fn protocol(&self, e: Error, answer: &Answer) -> Error {
+        let mut e = self.on_request(e, answer);
+        e.status = Some(answer.status);
+        e.body = Some(self.redactor.body_excerpt(&answer.body)).filter(|b| !b.is_empty());
+        e
+    }
+
+    fn on_request(&self, e: Error, answer: &Answer) -> Error {
+        let mut e = e.with_request(answer.method.as_str(), &answer.url);
+        e.attempts = e.attempts.max(1);
+        e
+    }
+}
+
+fn too_large(status: u16) -> Error {
+    let mut e = Error::protocol(format!("the answer is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)));
+    e.status = Some(status);
+    e
+}
+
+/// `Retry-After` in seconds, from either of its forms: a number of seconds or an HTTP date.
+pub fn parse_retry_after(value: &http::HeaderValue) -> Option<f64> {
+    let text = value.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then_some(secs);
+    }
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(when.duration_since(SystemTime::now()).map_or(0.0, |d| d.as_secs_f64()))
+}
+
+/// A shared client, as the bindings and spawned tasks hold it.
+pub type SharedClient = Arc<Client>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_validation_names_the_option() {
+        let ok = ClientConfig::wawp("inst", "tok");
+        assert!(ok.validate().is_ok());
+        let cases: Vec<(ClientConfig, &str)> = vec![
+            (ClientConfig::wawp("", "tok"), "instance_id"),
+            (ClientConfig::wawp("i", " "), "access_token"),
+            (ClientConfig { timeout: Duration::ZERO, ..ok.clone() }, "timeout"),
+            (ClientConfig { max_retries: 1000, ..ok.clone() }, "max_retries"),
+            (ClientConfig { rate_limit: Some(f64::NAN), ..ok.clone() }, "rate_limit"),
+            (ClientConfig { rate_limit: Some(0.0), ..ok.clone() }, "rate_limit"),
+            (ClientConfig { base_url: "ftp://x".into(), ..ok.clone() }, "base_url"),
+            (ClientConfig { base_url: "not a url".into(), ..ok.clone() }, "base_url"),
+            (ClientConfig { base_url: "http://u:p@h".into(), ..ok.clone() }, "base_url"),
+            (ClientConfig::waha("http://h", "", None), "session"),
+            (ClientConfig::waha("http://h", "s", Some("bad\nkey".into())), "api_key"),
+        ];
+        for (cfg, name) in cases {
+            let err = cfg.validate().unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidArgument);
+            assert!(err.message.contains(name), "{} should name {name}", err.message);
+        }
+    }
+
+    #[test]
+    fn config_debug_hides_secrets() {
+        let cfg = ClientConfig { api_key: Some(Secret::new("key-SECRET")), ..ClientConfig::wawp("i", "tok-SECRET") };
+        let text = format!("{cfg:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+
+    #[test]
+    fn retry_after_both_forms() {
+        let v = |s: &str| http::HeaderValue::from_str(s).unwrap();
+        assert_eq!(parse_retry_after(&v("3")), Some(3.0));
+        assert_eq!(parse_retry_after(&v("1.5")), Some(1.5));
+        assert_eq!(parse_retry_after(&v("-1")), None);
+        assert_eq!(parse_retry_after(&v("soon")), None);
+        // A date in the past means "now".
+        assert_eq!(parse_retry_after(&v("Wed, 21 Oct 2015 07:28:00 GMT")), Some(0.0));
+        let future = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let secs = parse_retry_after(&v(&future)).unwrap();
+        assert!((28.0..=30.0).contains(&secs), "{secs}");
+    }
+}

@@ -1,0 +1,8 @@
+//! The pure-Rust core: no pyo3 here, so all of it is tested with `cargo test` alone.
+
+pub mod chat_id;
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod routes;
+pub mod secret;

@@ -1,0 +1,156 @@
+//! Credentials that cannot print themselves, and the one place where text that may hold them
+//! (URLs, response bodies) is redacted before it reaches an error, a repr or a log line.
+
+use std::fmt;
+
+/// A credential. Its `Debug` and `Display` write `***`; only `expose()` gives the value, and it
+/// is called where the value goes on the wire and nowhere else.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Query parameters whose values are always hidden, whatever they hold.
+const SECRET_PARAMS: &[&str] = &["access_token", "api_key", "apikey", "token", "key", "x-api-key"];
+
+/// Longest body excerpt kept on an error.
+pub const BODY_EXCERPT_CHARS: usize = 500;
+
+/// Removes known secret values from text. Built once per client from its credentials.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new<'a>(secrets: impl IntoIterator<Item = Option<&'a Secret>>) -> Self {
+        let secrets = secrets
+            .into_iter()
+            .flatten()
+            .map(|s| s.expose().to_owned())
+            // Very short values would turn ordinary words into `***`; they are hidden in URLs by
+            // parameter name anyway.
+            .filter(|s| s.len() >= 4)
+            .collect();
+        Redactor { secrets }
+    }
+
+    /// Replaces every occurrence of a known secret, raw or percent-encoded, with `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in &self.secrets {
+            out = out.replace(secret.as_str(), "***");
+            let encoded: String =
+                percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
+            if encoded != *secret {
+                out = out.replace(encoded.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    /// A URL fit for an error or a log: secret query values become `***`, and any known secret
+    /// elsewhere in it too.
+    pub fn redact_url(&self, url: &str) -> String {
+        let hidden = match url.split_once('?') {
+            None => url.to_owned(),
+            Some((base, query)) => {
+                let (query, fragment) = match query.split_once('#') {
+                    Some((q, f)) => (q, Some(f)),
+                    None => (query, None),
+                };
+                let params: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((name, _)) if SECRET_PARAMS.contains(&name.to_ascii_lowercase().as_str()) => {
+                            format!("{name}=***")
+                        }
+                        _ => pair.to_owned(),
+                    })
+                    .collect();
+                let mut s = format!("{base}?{}", params.join("&"));
+                if let Some(f) = fragment {
+                    s.push('#');
+                    s.push_str(f);
+                }
+                s
+            }
+        };
+        self.redact(&hidden)
+    }
+
+    /// A redacted excerpt of a response body, cut to `BODY_EXCERPT_CHARS` characters.
+    pub fn body_excerpt(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(body);
+        let redacted = self.redact(&text);
+        match redacted.char_indices().nth(BODY_EXCERPT_CHARS) {
+            Some((cut, _)) => format!("{}…", &redacted[..cut]),
+            None => redacted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_formats_its_value() {
+        let s = Secret::new("tok-SECRET-123456");
+        assert_eq!(format!("{s}"), "***");
+        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(format!("{:?}", Some(s.clone())), "Some(***)");
+        assert_eq!(s.expose(), "tok-SECRET-123456");
+    }
+
+    #[test]
+    fn url_hides_token_param_and_known_values() {
+        let tok = Secret::new("tok-SECRET-123456");
+        let r = Redactor::new([Some(&tok)]);
+        let url = "https://api.wawp.net/v2/presence/1%40c.us?instance_id=I1&access_token=tok-SECRET-123456";
+        let red = r.redact_url(url);
+        assert_eq!(red, "https://api.wawp.net/v2/presence/1%40c.us?instance_id=I1&access_token=***");
+        // An unknown token under the parameter name is hidden too.
+        let other = r.redact_url("http://h/x?access_token=zzz&a=1#frag");
+        assert_eq!(other, "http://h/x?access_token=***&a=1#frag");
+    }
+
+    #[test]
+    fn body_excerpt_redacts_and_cuts() {
+        let key = Secret::new("key/SECRET+654321");
+        let r = Redactor::new([None, Some(&key)]);
+        let body = format!("bad key key/SECRET+654321 and key%2FSECRET%2B654321 {}", "x".repeat(1000));
+        let ex = r.body_excerpt(body.as_bytes());
+        assert!(!ex.contains("SECRET"));
+        assert!(ex.starts_with("bad key *** and ***"));
+        assert_eq!(ex.chars().count(), BODY_EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn invalid_utf8_body_does_not_fail() {
+        let r = Redactor::default();
+        let ex = r.body_excerpt(&[0xff, 0xfe, b'a']);
+        assert!(ex.ends_with('a'));
+    }
+}
