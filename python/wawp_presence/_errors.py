@@ -1,0 +1,146 @@
+"""The exception hierarchy. The Rust core raises these classes; every one derives from
+:class:`WawpError` and carries what went wrong without any credential in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _rebuild(cls: type, message: str, state: dict[str, Any]) -> WawpError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class WawpError(Exception):
+    """Base of every error this package raises on purpose.
+
+    Attributes: ``status_code`` (or None), ``message``, ``body`` (redacted excerpt or None),
+    ``method``, ``url`` (redacted), ``retry_after`` (seconds or None), ``attempts`` (requests
+    made for the call), ``code`` (the server's error code, when it sent one).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        body: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        retry_after: float | None = None,
+        attempts: int = 0,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+        self.method = method
+        self.url = url
+        self.retry_after = retry_after
+        self.attempts = attempts
+        self.code = code
+
+    def __str__(self) -> str:
+        context = []
+        if self.status_code is not None and not self.message.startswith("HTTP "):
+            context.append(f"HTTP {self.status_code}")
+        if self.method and self.url:
+            context.append(f"{self.method} {self.url}")
+        if self.attempts > 1:
+            context.append(f"after {self.attempts} attempts")
+        return f"{self.message} [{', '.join(context)}]" if context else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+class ConfigurationError(WawpError, ValueError):
+    """The client cannot be built as configured (e.g. an environment variable is missing)."""
+
+
+class ClientClosedError(WawpError, RuntimeError):
+    """The client was closed before this call."""
+
+
+class TransportError(WawpError, ConnectionError):
+    """Could not connect, the connection dropped, or TLS failed."""
+
+
+class RequestTimeout(WawpError, TimeoutError):
+    """The request took longer than the client's ``timeout``."""
+
+
+class ProtocolError(WawpError):
+    """The server answered something that is not the API's shape."""
+
+
+class APIError(WawpError):
+    """The server answered with an error: a non-2xx status, or a 2xx carrying an error body."""
+
+
+class BadRequestError(APIError, ValueError):
+    """400: the server rejected the request."""
+
+
+class AuthenticationError(APIError):
+    """401: missing or wrong credentials."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the plan or quota forbids it."""
+
+
+class NotFoundError(APIError):
+    """404: unknown session or chat."""
+
+
+class SessionNotReadyError(APIError):
+    """422: the WhatsApp session is not WORKING; ``session_status`` says what it is."""
+
+    def __init__(self, message: str, *, session_status: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.session_status = session_status
+
+
+class NotSupportedError(APIError):
+    """422: the server's engine does not implement this feature."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests; ``retry_after`` says how long the server asked to wait."""
+
+
+class ServerError(APIError):
+    """5xx: trouble on the server's side."""
+
+
+class InvalidChatIdError(WawpError, ValueError):
+    """A chat id that is none of the accepted forms; nothing was sent."""
+
+
+class InvalidSignatureError(WawpError, ValueError):
+    """A webhook whose signature or age does not check."""
+
+
+__all__ = [
+    "WawpError",
+    "ConfigurationError",
+    "ClientClosedError",
+    "TransportError",
+    "RequestTimeout",
+    "ProtocolError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "SessionNotReadyError",
+    "NotSupportedError",
+    "RateLimitError",
+    "ServerError",
+    "InvalidChatIdError",
+    "InvalidSignatureError",
+]

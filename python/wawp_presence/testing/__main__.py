@@ -1,0 +1,53 @@
+"""Run the fake server on its own: ``python -m wawp_presence.testing --backend waha --port 8080``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from . import FakeServer
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m wawp_presence.testing",
+        description="A fake Wawp or WAHA presence server on this machine, for development and tests.",
+    )
+    parser.add_argument("--backend", choices=["wawp", "waha"], default="wawp")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--instance-id", help="Wawp instance id to accept (random if not given)")
+    parser.add_argument("--access-token", help="Wawp access token to accept (random if not given)")
+    parser.add_argument("--api-key", help="WAHA API key to require (none if not given)")
+    parser.add_argument("--session", default="default", help="the WAHA session that exists")
+    parser.add_argument("--engine", default="NOWEB", help="WEBJS answers 422 to get-all, as that engine does")
+    args = parser.parse_args(argv)
+    server = FakeServer(
+        args.backend,
+        host=args.host,
+        port=args.port,
+        instance_id=args.instance_id,
+        access_token=args.access_token,
+        api_key=args.api_key,
+        session=args.session,
+        engine=args.engine,
+    )
+    print(f"fake {server.backend} server listening on {server.url}", flush=True)
+    if server.backend == "wawp":
+        # These are the fake's own throwaway credentials, printed so a client can use them.
+        print(f"  instance_id={server.instance_id}", flush=True)
+        print(f"  access_token={server.access_token}", flush=True)
+    else:
+        print(f"  session={server.session}  api_key={'(none)' if server.api_key is None else '(as given)'}", flush=True)
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

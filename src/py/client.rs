@@ -1,0 +1,528 @@
+//! `PresenceClient` and `AsyncPresenceClient`. Both are thin: every method parses its arguments,
+//! builds the core's future, and `ClientBase::run` either blocks on it (sync) or hands it to
+//! asyncio (async). There is no second copy of any operation.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::IntoPyObjectExt;
+
+use super::errors::{to_pyerr, IntoPyResult};
+use super::models::{extract_state, PyChatPresence};
+use super::runtime::{block_on, runtime};
+use crate::core::chat_id;
+use crate::core::client::{Client, ClientConfig, DEFAULT_SESSION};
+use crate::core::error::{Error, ErrorKind};
+use crate::core::model::ChatPresence;
+use crate::core::routes::Backend;
+use crate::core::secret::Secret;
+
+/// Seconds from Python as a Duration: finite and not negative.
+fn seconds(name: &str, value: f64) -> PyResult<Duration> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(PyValueError::new_err(format!("{name} must be a number of seconds >= 0, not {value}")))
+    }
+}
+
+#[pyclass(module = "wawp_presence._native", subclass, frozen)]
+pub struct ClientBase {
+    inner: Arc<Client>,
+    is_async: bool,
+}
+
+/// The constructor options, shared by both classes and by pickling.
+#[allow(clippy::too_many_arguments)]
+fn build(
+    is_async: bool,
+    instance_id: Option<String>,
+    access_token: Option<String>,
+    backend: &str,
+    base_url: Option<String>,
+    session: Option<String>,
+    api_key: Option<String>,
+    timeout: f64,
+    max_retries: i64,
+    rate_limit: Option<f64>,
+    user_agent: Option<String>,
+    py: Python<'_>,
+) -> PyResult<ClientBase> {
+    let backend: Backend = backend.parse().py_result(py)?;
+    let mut config = match backend {
+        Backend::Wawp => {
+            if api_key.is_some() {
+                return Err(PyValueError::new_err("api_key is for WAHA servers; Wawp uses instance_id and access_token"));
+            }
+            ClientConfig::wawp(instance_id.unwrap_or_default(), access_token.unwrap_or_default())
+        }
+        Backend::Waha => {
+            if instance_id.is_some() || access_token.is_some() {
+                return Err(PyValueError::new_err("instance_id and access_token are for Wawp; a WAHA server takes api_key"));
+            }
+            let url = base_url.clone().ok_or_else(|| PyValueError::new_err("a WAHA client needs base_url"))?;
+            ClientConfig::waha(url, session.clone().unwrap_or_else(|| DEFAULT_SESSION.into()), api_key)
+        }
+    };
+    if let Some(url) = base_url {
+        config.base_url = url;
+    }
+    if let Some(session) = session {
+        config.session = session;
+    }
+    config.timeout = seconds("timeout", timeout)?;
+    config.max_retries = u32::try_from(max_retries)
+        .map_err(|_| PyValueError::new_err(format!("max_retries must be between 0 and 100, not {max_retries}")))?;
+    config.rate_limit = rate_limit;
+    if let Some(ua) = user_agent {
+        config.user_agent = ua;
+    }
+    let inner = Client::new(config).py_result(py)?;
+    Ok(ClientBase { inner: Arc::new(inner), is_async })
+}
+
+/// What `get_many(..., return_exceptions=True)` returns: each place a chat or its exception.
+struct ManyResults(Vec<Result<ChatPresence, Error>>);
+
+impl<'py> IntoPyObject<'py> for ManyResults {
+    type Target = PyList;
+    type Output = Bound<'py, PyList>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let items = self
+            .0
+            .into_iter()
+            .map(|r| match r {
+                Ok(chat) => PyChatPresence(chat).into_bound_py_any(py),
+                Err(e) => Ok(to_pyerr(py, e).into_value(py).into_bound(py).into_any()),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+}
+
+impl ClientBase {
+    /// Runs a core future the way this client runs things: blocking (sync) or as an awaitable.
+    fn run<'py, T, F>(&self, py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+    where
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+    {
+        if self.is_async {
+            runtime()?;
+            pyo3_async_runtimes::tokio::future_into_py(py, async move {
+                fut.await.map_err(|e| Python::attach(|py| to_pyerr(py, e)))
+            })
+        } else {
+            block_on(py, fut)?.py_result(py)?.into_bound_py_any(py)
+        }
+    }
+
+    fn client(&self) -> Arc<Client> {
+        Arc::clone(&self.inner)
+    }
+
+    /// The keyword arguments that rebuild this client (pickling); they include its credentials,
+    /// as the pickled object must work where it is unpickled.
+    fn config_kwargs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.inner.config();
+        let d = PyDict::new(py);
+        d.set_item("backend", c.backend.as_str())?;
+        d.set_item("base_url", &c.base_url)?;
+        match c.backend {
+            Backend::Wawp => {
+                d.set_item("instance_id", c.instance_id.as_deref())?;
+                d.set_item("access_token", c.access_token.as_ref().map(Secret::expose))?;
+            }
+            Backend::Waha => {
+                d.set_item("session", &c.session)?;
+                d.set_item("api_key", c.api_key.as_ref().map(Secret::expose))?;
+            }
+        }
+        d.set_item("timeout", c.timeout.as_secs_f64())?;
+        d.set_item("max_retries", c.max_retries)?;
+        d.set_item("rate_limit", c.rate_limit)?;
+        d.set_item("user_agent", &c.user_agent)?;
+        Ok(d)
+    }
+}
+
+fn chat_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("chat_ids must be an iterable of chat ids, not a single string"));
+    }
+    obj.try_iter()?
+        .map(|item| item?.extract::<String>().map_err(|_| PyTypeError::new_err("every chat id must be a string")))
+        .collect()
+}
+
+#[pymethods]
+impl ClientBase {
+    /// One chat's presence. With `wait` > 0, an answer without data is asked again until data
+    /// comes or `wait` seconds pass; the last answer is returned either way.
+    #[pyo3(signature = (chat_id, *, wait=0.0))]
+    fn get<'py>(&self, py: Python<'py>, chat_id: String, wait: f64) -> PyResult<Bound<'py, PyAny>> {
+        let wait = seconds("wait", wait)?;
+        // Validated here too, so a bad id raises at the call, even on the async client.
+        chat_id::normalize(&chat_id).py_result(py)?;
+        let client = self.client();
+        self.run(py, async move { client.get(&chat_id, wait).await.map(PyChatPresence) })
+    }
+
+    /// Sets your own presence: online/offline globally, typing/recording/paused in one chat.
+    #[pyo3(signature = (state, *, chat_id=None))]
+    fn set<'py>(&self, py: Python<'py>, state: &Bound<'py, PyAny>, chat_id: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let state = extract_state(state)?;
+        let client = self.client();
+        // Check the rules before anything is sent (or awaited): the core checks them again.
+        check_set_rules(py, state, chat_id.as_deref())?;
+        self.run(py, async move { client.set(state, chat_id.as_deref()).await })
+    }
+
+    fn subscribe<'py>(&self, py: Python<'py>, chat_id: String) -> PyResult<Bound<'py, PyAny>> {
+        chat_id::normalize(&chat_id).py_result(py)?;
+        let client = self.client();
+        self.run(py, async move { client.subscribe(&chat_id).await })
+    }
+
+    /// Every chat the session is subscribed to.
+    fn get_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client();
+        self.run(py, async move {
+            client.get_all().await.map(|chats| chats.into_iter().map(PyChatPresence).collect::<Vec<_>>())
+        })
+    }
+
+    /// Many chats at once, at most `concurrency` in flight, results in input order.
+    #[pyo3(signature = (chat_ids, *, concurrency=8, return_exceptions=false, wait=0.0))]
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        chat_ids: &Bound<'py, PyAny>,
+        concurrency: i64,
+        return_exceptions: bool,
+        wait: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let ids = self::chat_ids(chat_ids)?;
+        let wait = seconds("wait", wait)?;
+        let concurrency = usize::try_from(concurrency)
+            .ok()
+            .filter(|c| *c >= 1)
+            .ok_or_else(|| PyValueError::new_err(format!("concurrency must be at least 1, not {concurrency}")))?;
+        if !return_exceptions {
+            for id in &ids {
+                chat_id::normalize(id).py_result(py)?;
+            }
+        }
+        let client = self.client();
+        self.run(py, async move {
+            let results = client.get_many(&ids, concurrency, wait, !return_exceptions).await?;
+            Ok(ManyResults(results))
+        })
+    }
+
+    /// A context manager showing "typing..." in a chat while its body runs.
+    fn typing(&self, py: Python<'_>, chat_id: String) -> PyResult<Typing> {
+        let chat_id = chat_id::normalize(&chat_id).py_result(py)?;
+        Ok(Typing { client: self.client(), chat_id, is_async: self.is_async })
+    }
+
+    /// A client for a self-hosted WAHA server.
+    #[classmethod]
+    #[pyo3(signature = (base_url, session=DEFAULT_SESSION.to_owned(), api_key=None, **options))]
+    fn waha<'py>(
+        cls: &Bound<'py, PyType>,
+        base_url: String,
+        session: String,
+        api_key: Option<String>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = options.map_or_else(|| Ok(PyDict::new(cls.py())), |o| o.copy())?;
+        kwargs.set_item("backend", "waha")?;
+        kwargs.set_item("base_url", base_url)?;
+        kwargs.set_item("session", session)?;
+        kwargs.set_item("api_key", api_key)?;
+        cls.call((), Some(&kwargs))
+    }
+
+    /// A Wawp client from `WAWP_INSTANCE_ID`, `WAWP_ACCESS_TOKEN` and, when set, `WAWP_BASE_URL`.
+    #[classmethod]
+    #[pyo3(signature = (**options))]
+    fn from_env<'py>(cls: &Bound<'py, PyType>, options: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        let environ = py.import("os")?.getattr("environ")?;
+        let var = |name: &str| -> PyResult<Option<String>> {
+            let value: Option<String> = environ.call_method1("get", (name,))?.extract()?;
+            Ok(value.filter(|v| !v.trim().is_empty()))
+        };
+        let required = |name: &str| -> PyResult<String> {
+            var(name)?.ok_or_else(|| {
+                to_pyerr(py, Error::new(ErrorKind::Configuration, format!("environment variable {name} is not set")))
+            })
+        };
+        let kwargs = options.map_or_else(|| Ok(PyDict::new(py)), |o| o.copy())?;
+        kwargs.set_item("instance_id", required("WAWP_INSTANCE_ID")?)?;
+        kwargs.set_item("access_token", required("WAWP_ACCESS_TOKEN")?)?;
+        if let (Some(url), false) = (var("WAWP_BASE_URL")?, kwargs.contains("base_url")?) {
+            kwargs.set_item("base_url", url)?;
+        }
+        cls.call((), Some(&kwargs))
+    }
+
+    /// Closes the client's connections; later calls raise ClientClosedError.
+    fn close(&self) {
+        self.inner.close();
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.inner.config().backend.as_str()
+    }
+
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.inner.config().base_url
+    }
+
+    #[getter]
+    fn session(&self) -> Option<&str> {
+        (self.inner.config().backend == Backend::Waha).then(|| self.inner.config().session.as_str())
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
+        let me = slf.get();
+        let c = me.inner.config();
+        let r = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_cow()?.into_owned()) };
+        let mut s = format!("{}(backend={}, base_url={}", slf.get_type().qualname()?, r(c.backend.as_str())?, r(&c.base_url)?);
+        match c.backend {
+            Backend::Wawp => s.push_str(&format!(", instance_id={}", r(c.instance_id.as_deref().unwrap_or(""))?)),
+            Backend::Waha => s.push_str(&format!(", session={}", r(&c.session)?)),
+        }
+        if me.inner.is_closed() {
+            s.push_str(", closed=True");
+        }
+        s.push(')');
+        Ok(s)
+    }
+
+    fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        Ok((PyTuple::empty(py), self.config_kwargs(py)?))
+    }
+}
+
+fn check_set_rules(py: Python<'_>, state: crate::core::model::PresenceState, chat_id: Option<&str>) -> PyResult<()> {
+    use crate::core::model::PresenceState;
+    let problem = match (state, state.is_per_chat(), chat_id) {
+        (PresenceState::Unknown, _, _) => Some("\"unknown\" is not a presence that can be sent: use online, offline, typing, recording or paused".to_owned()),
+        (_, true, None) => Some(format!("presence {:?} is about one chat: pass chat_id=...", state.as_str())),
+        (_, false, Some(_)) => Some(format!("presence {:?} is global: it is sent without chat_id", state.as_str())),
+        (_, true, Some(id)) => return chat_id::normalize(id).map(|_| ()).py_result(py),
+        _ => None,
+    };
+    match problem {
+        Some(msg) => Err(to_pyerr(py, Error::new(ErrorKind::InvalidArgument, msg))),
+        None => Ok(()),
+    }
+}
+
+/// Both public classes: the shared constructor plus each one's own context-manager methods.
+/// (A macro, because `#[pymethods]` blocks cannot be generic and the signature must be written
+/// once.)
+macro_rules! client_class {
+    ($name:ident, $is_async:expr, { $($extra:tt)* }) => {
+        #[pymethods]
+        impl $name {
+            /// `instance_id` and `access_token` for Wawp (the default backend); `backend="waha"`
+            /// with `base_url`, `session` and `api_key` for a WAHA server (or use `waha(...)`).
+            #[new]
+            #[pyo3(signature = (instance_id=None, access_token=None, *, base_url=None, timeout=10.0,
+                                max_retries=2, rate_limit=None, user_agent=None,
+                                backend="wawp", session=None, api_key=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn new(
+                py: Python<'_>,
+                instance_id: Option<String>,
+                access_token: Option<String>,
+                base_url: Option<String>,
+                timeout: f64,
+                max_retries: i64,
+                rate_limit: Option<f64>,
+                user_agent: Option<String>,
+                backend: &str,
+                session: Option<String>,
+                api_key: Option<String>,
+            ) -> PyResult<PyClassInitializer<Self>> {
+                let base = build(
+                    $is_async, instance_id, access_token, backend, base_url, session, api_key, timeout,
+                    max_retries, rate_limit, user_agent, py,
+                )?;
+                Ok(PyClassInitializer::from(base).add_subclass(Self {}))
+            }
+
+            $($extra)*
+        }
+    };
+}
+
+/// A presence client whose methods block (with the GIL released) until the answer is in.
+#[pyclass(module = "wawp_presence", extends = ClientBase, frozen)]
+pub struct PresenceClient {}
+
+client_class!(PresenceClient, false, {
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(slf: &Bound<'_, Self>, _exc: &Bound<'_, PyTuple>) -> bool {
+        slf.as_super().get().close();
+        false
+    }
+});
+
+/// A presence client whose methods return awaitables, for asyncio.
+#[pyclass(module = "wawp_presence", extends = ClientBase, frozen)]
+pub struct AsyncPresenceClient {}
+
+client_class!(AsyncPresenceClient, true, {
+    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        ready(py, slf.into_any())
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __aexit__<'py>(slf: &Bound<'py, Self>, _exc: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+        slf.as_super().get().close();
+        ready(slf.py(), false.into_bound_py_any(slf.py())?)
+    }
+
+    /// Closes the client, as an awaitable (like httpx's `aclose`).
+    fn aclose<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.as_super().get().close();
+        ready(slf.py(), slf.py().None().into_bound(slf.py()))
+    }
+});
+
+/// An awaitable that is already done, with `value`.
+fn ready<'py>(py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let value = value.unbind();
+    runtime()?;
+    pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(value) })
+}
+
+/// `client.typing(chat_id)`: "typing..." on enter, cleared on exit, even when the body raises.
+#[pyclass(module = "wawp_presence._native", frozen)]
+pub struct Typing {
+    client: Arc<Client>,
+    chat_id: String,
+    is_async: bool,
+}
+
+impl Typing {
+    fn check_mode(&self, want_async: bool) -> PyResult<()> {
+        match (self.is_async, want_async) {
+            (true, false) => Err(PyTypeError::new_err("AsyncPresenceClient.typing() is used with `async with`")),
+            (false, true) => Err(PyTypeError::new_err("PresenceClient.typing() is used with `with`")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// When the body raised and stopping failed too, the body's exception goes on and carries a
+/// note about the failed stop, so neither failure is lost.
+fn note_failed_stop(py: Python<'_>, body_exc: &Bound<'_, PyAny>, chat_id: &str, err: Error) -> PyResult<()> {
+    let note = format!("wawp_presence: could not stop typing in {chat_id}: {err}");
+    if body_exc.hasattr("add_note")? {
+        body_exc.call_method1("add_note", (note,))?;
+    } else {
+        py.import("warnings")?.call_method1("warn", (note, py.get_type::<pyo3::exceptions::PyRuntimeWarning>()))?;
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl Typing {
+    #[getter]
+    fn chat_id(&self) -> &str {
+        &self.chat_id
+    }
+
+    fn __enter__(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let me = slf.get();
+        me.check_mode(false)?;
+        let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
+        block_on(slf.py(), async move { client.start_typing(&chat).await })?.py_result(slf.py())
+    }
+
+    #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
+    fn __exit__(
+        slf: &Bound<'_, Self>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        exc_value: Option<&Bound<'_, PyAny>>,
+        _traceback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let py = slf.py();
+        let me = slf.get();
+        let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
+        let stopped = block_on(py, async move { client.stop_typing(&chat).await })?;
+        match (stopped, exc_value.filter(|e| !e.is_none())) {
+            (Ok(()), _) => Ok(false),
+            (Err(e), Some(body_exc)) => note_failed_stop(py, body_exc, &me.chat_id, e).map(|_| false),
+            (Err(e), None) => Err(to_pyerr(py, e)),
+        }
+    }
+
+    fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let me = slf.get();
+        me.check_mode(true)?;
+        let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
+        runtime()?;
+        pyo3_async_runtimes::tokio::future_into_py(slf.py(), async move {
+            client.start_typing(&chat).await.map_err(|e| Python::attach(|py| to_pyerr(py, e)))
+        })
+    }
+
+    #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
+    fn __aexit__<'py>(
+        slf: &Bound<'py, Self>,
+        _exc_type: Option<&Bound<'py, PyAny>>,
+        exc_value: Option<&Bound<'py, PyAny>>,
+        _traceback: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let me = slf.get();
+        let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
+        let body_exc: Option<Py<PyAny>> = exc_value.filter(|e| !e.is_none()).map(|e| e.clone().unbind());
+        runtime()?;
+        pyo3_async_runtimes::tokio::future_into_py(slf.py(), async move {
+            let stopped = client.stop_typing(&chat).await;
+            Python::attach(|py| match (stopped, body_exc) {
+                (Ok(()), _) => Ok(false),
+                (Err(e), Some(body_exc)) => note_failed_stop(py, body_exc.bind(py), &chat, e).map(|_| false),
+                (Err(e), None) => Err(to_pyerr(py, e)),
+            })
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<typing in {}>", self.chat_id)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<ClientBase>()?;
+    m.add_class::<PresenceClient>()?;
+    m.add_class::<AsyncPresenceClient>()?;
+    m.add_class::<Typing>()?;
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! `wawp_presence.testing.FakeServer`: the Rust fake server (`crate::fake`) as a Python object,
+//! running on the shared runtime so it answers while the calling thread blocks in a client call.
+
+use std::time::Duration;
+
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use super::models::extract_last_seen;
+use super::runtime::runtime;
+use crate::core::chat_id;
+use crate::fake::{Backend, FakeConfig, FakeServer, Fault};
+
+#[pyclass(module = "wawp_presence.testing", name = "FakeServer", frozen)]
+pub struct PyFakeServer {
+    server: FakeServer,
+}
+
+/// Chat ids given to the fake are normalised the way the client normalises them, so a test can
+/// store `"+44 7441 429009"` and read `"447441429009@c.us"`; ids the client would refuse are
+/// kept as given.
+fn key(chat_id: &str) -> String {
+    chat_id::normalize_lenient(chat_id)
+}
+
+fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = body.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(s) = body.cast::<PyString>() {
+        return Ok(s.to_cow()?.as_bytes().to_vec());
+    }
+    let text: String = body.py().import("json")?.call_method1("dumps", (body,))?.extract()?;
+    Ok(text.into_bytes())
+}
+
+#[pymethods]
+impl PyFakeServer {
+    #[new]
+    #[pyo3(signature = (backend="wawp", *, host="127.0.0.1".to_owned(), port=0, instance_id=None,
+                        access_token=None, api_key=None, session="default".to_owned(), engine="NOWEB".to_owned()))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        backend: &str,
+        host: String,
+        port: u16,
+        instance_id: Option<String>,
+        access_token: Option<String>,
+        api_key: Option<String>,
+        session: String,
+        engine: String,
+    ) -> PyResult<Self> {
+        let backend: Backend = backend
+            .parse()
+            .map_err(|_| PyValueError::new_err(format!("backend must be \"wawp\" or \"waha\", not {backend:?}")))?;
+        let defaults = FakeConfig::default();
+        let config = FakeConfig {
+            backend,
+            host,
+            port,
+            instance_id: instance_id.unwrap_or(defaults.instance_id),
+            access_token: access_token.unwrap_or(defaults.access_token),
+            api_key,
+            session,
+            engine,
+        };
+        let server = FakeServer::start_on(config, runtime()?.handle())
+            .map_err(|e| PyOSError::new_err(format!("the fake server could not start: {e}")))?;
+        Ok(PyFakeServer { server })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    #[getter]
+    fn url(&self) -> String {
+        self.server.url()
+    }
+
+    #[getter]
+    fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    #[getter]
+    fn host(&self) -> &str {
+        &self.server.config().host
+    }
+
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.server.config().backend.as_str()
+    }
+
+    /// The Wawp instance id the fake accepts (None for a WAHA fake).
+    #[getter]
+    fn instance_id(&self) -> Option<&str> {
+        self.is_wawp().then(|| self.server.config().instance_id.as_str())
+    }
+
+    /// The Wawp access token the fake accepts (None for a WAHA fake).
+    #[getter]
+    fn access_token(&self) -> Option<&str> {
+        self.is_wawp().then(|| self.server.config().access_token.as_str())
+    }
+
+    /// The WAHA API key the fake requires, or None when it checks none.
+    #[getter]
+    fn api_key(&self) -> Option<&str> {
+        self.server.config().api_key.as_deref()
+    }
+
+    #[getter]
+    fn session(&self) -> &str {
+        &self.server.config().session
+    }
+
+    #[getter]
+    fn engine(&self) -> &str {
+        &self.server.config().engine
+    }
+
+    /// Stores what reading `chat_id` answers. `presence` is kept as given (any engine word);
+    /// `last_seen` is a datetime or Unix seconds; `participant` adds or replaces one member of a
+    /// group; the next `empty_reads` reads answer an empty list first.
+    #[pyo3(signature = (chat_id, presence, last_seen=None, *, participant=None, empty_reads=0))]
+    fn set_presence(
+        &self,
+        chat_id: &str,
+        presence: &str,
+        last_seen: Option<&Bound<'_, PyAny>>,
+        participant: Option<&str>,
+        empty_reads: u32,
+    ) -> PyResult<()> {
+        let last_seen = match last_seen.filter(|v| !v.is_none()) {
+            None => None,
+            // Numbers are served exactly as given, so tests can send milliseconds or floats.
+            Some(v) if v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() => {
+                Some(serde_json::Number::from(v.extract::<i64>()?))
+            }
+            Some(v) if v.is_instance_of::<pyo3::types::PyFloat>() => serde_json::Number::from_f64(v.extract()?),
+            Some(v) => extract_last_seen(Some(v))?.map(|dt| {
+                let micros = dt.timestamp_micros();
+                if micros % 1_000_000 == 0 {
+                    serde_json::Number::from(dt.timestamp())
+                } else {
+                    serde_json::Number::from_f64(micros as f64 / 1e6).unwrap_or_else(|| dt.timestamp().into())
+                }
+            }),
+        };
+        let participant = participant.map(key);
+        self.server.set_presence(&key(chat_id), presence, last_seen, participant.as_deref(), empty_reads);
+        Ok(())
+    }
+
+    /// Scripts the next `times` answers, whatever their route: a `status` (with `body`,
+    /// `headers`, `retry_after`), a `delay` before answering, a dropped connection, a body that
+    /// is not JSON, or no answer at all.
+    #[pyo3(signature = (status=None, *, body=None, headers=None, retry_after=None, delay=None,
+                        drop=false, malformed=false, hang=false, times=1))]
+    #[allow(clippy::too_many_arguments)]
+    fn fail_next(
+        &self,
+        status: Option<u16>,
+        body: Option<&Bound<'_, PyAny>>,
+        headers: Option<&Bound<'_, PyAny>>,
+        retry_after: Option<&Bound<'_, PyAny>>,
+        delay: Option<f64>,
+        drop: bool,
+        malformed: bool,
+        hang: bool,
+        times: u32,
+    ) -> PyResult<()> {
+        let delay = delay
+            .map(|d| {
+                (d.is_finite() && d >= 0.0)
+                    .then(|| Duration::from_secs_f64(d))
+                    .ok_or_else(|| PyValueError::new_err("delay must be a number of seconds >= 0"))
+            })
+            .transpose()?;
+        let chosen = [status.is_some(), drop, malformed, hang].iter().filter(|b| **b).count();
+        if chosen > 1 {
+            return Err(PyValueError::new_err("choose one of status=, drop=True, malformed=True, hang=True"));
+        }
+        let fault = if let Some(status) = status {
+            if !(100..=599).contains(&status) {
+                return Err(PyValueError::new_err(format!("status must be an HTTP status code, not {status}")));
+            }
+            let mut pairs = Vec::new();
+            if let Some(h) = headers {
+                for item in h.call_method0("items")?.try_iter()? {
+                    let (k, v): (String, String) = item?.extract()?;
+                    pairs.push((k, v));
+                }
+            }
+            if let Some(r) = retry_after {
+                pairs.push(("Retry-After".to_owned(), r.str()?.to_cow()?.into_owned()));
+            }
+            Fault::Status { status, body: body.map(body_bytes).transpose()?, headers: pairs, delay }
+        } else if drop {
+            Fault::Drop
+        } else if malformed {
+            Fault::Malformed
+        } else if hang {
+            Fault::Hang
+        } else if let Some(d) = delay {
+            Fault::Delay(d)
+        } else {
+            return Err(PyValueError::new_err(
+                "fail_next needs status=, delay=, drop=True, malformed=True or hang=True",
+            ));
+        };
+        self.server.fail_next(fault, times);
+        Ok(())
+    }
+
+    /// Every request received, oldest first, as dicts: method, path (raw), query, headers
+    /// (lowercase names), body (bytes), json (the parsed body, or None).
+    #[getter]
+    fn requests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let json = py.import("json")?;
+        let items = self
+            .server
+            .requests()
+            .into_iter()
+            .map(|r| {
+                let d = PyDict::new(py);
+                d.set_item("method", r.method)?;
+                d.set_item("path", r.path)?;
+                let query = PyDict::new(py);
+                for (k, v) in r.query {
+                    query.set_item(k, v)?;
+                }
+                d.set_item("query", query)?;
+                let headers = PyDict::new(py);
+                for (k, v) in r.headers {
+                    headers.set_item(k, v)?;
+                }
+                d.set_item("headers", headers)?;
+                let parsed = if r.body.is_empty() {
+                    py.None().into_bound(py)
+                } else {
+                    json.call_method1("loads", (PyBytes::new(py, &r.body),)).unwrap_or_else(|_| py.None().into_bound(py))
+                };
+                d.set_item("body", PyBytes::new(py, &r.body))?;
+                d.set_item("json", parsed)?;
+                Ok(d)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    fn clear_requests(&self) {
+        self.server.clear_requests();
+    }
+
+    /// The last global presence set (`"online"` / `"offline"`), or None.
+    #[getter]
+    fn own_presence(&self) -> Option<String> {
+        self.server.own_presence()
+    }
+
+    /// The last per-chat state set in each chat (`typing`, `recording`, `paused`).
+    #[getter]
+    fn chat_states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.server.chat_states() {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Subscribed chat ids, in the order they were first subscribed (a read subscribes too).
+    #[getter]
+    fn subscriptions(&self) -> Vec<String> {
+        self.server.subscriptions()
+    }
+
+    /// Anything but `"WORKING"` makes every presence route answer 422 session-not-ready.
+    fn set_session_status(&self, status: &str) {
+        self.server.set_session_status(status);
+    }
+
+    /// Forgets presences, faults, requests and subscriptions.
+    fn reset(&self) {
+        self.server.reset();
+    }
+
+    /// Stops the server, ending open connections. Idempotent.
+    fn stop(&self) {
+        self.server.shutdown();
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
+        self.server.shutdown();
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!("FakeServer(backend={:?}, url={:?})", self.backend(), self.url())
+    }
+}
+
+impl PyFakeServer {
+    fn is_wawp(&self) -> bool {
+        self.server.config().backend == Backend::Wawp
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyFakeServer>()
+}

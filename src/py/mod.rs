@@ -1,0 +1,17 @@
+//! pyo3 bindings: translation between Python and the core, nothing more.
+
+pub mod client;
+pub mod errors;
+pub mod fake;
+pub mod models;
+pub mod runtime;
+
+use pyo3::prelude::*;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    models::register(m)?;
+    client::register(m)?;
+    fake::register(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
