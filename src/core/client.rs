@@ -404,7 +404,7 @@ impl Client {
                     continue;
                 }
             }
-            return Err(Error { attempts, ..err });
+            return Err(self.redactor.scrub(Error { attempts, ..err }));
         }
     }
 
@@ -520,7 +520,7 @@ impl Client {
     fn on_request(&self, e: Error, answer: &Answer) -> Error {
         let mut e = e.with_request(answer.method.as_str(), &answer.url);
         e.attempts = e.attempts.max(1);
-        e
+        self.redactor.scrub(e)
     }
 }
 

@@ -6,3 +6,6 @@ pub mod error;
 pub mod model;
 pub mod routes;
 pub mod secret;
+
+#[cfg(test)]
+mod client_tests;

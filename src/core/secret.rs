@@ -100,6 +100,16 @@ impl Redactor {
         self.redact(&hidden)
     }
 
+    /// Redacts every text field of an error that can hold what a server said.
+    pub fn scrub(&self, mut e: crate::core::error::Error) -> crate::core::error::Error {
+        e.message = self.redact(&e.message);
+        e.body = e.body.map(|b| self.redact(&b));
+        e.code = e.code.map(|c| self.redact(&c));
+        e.session_status = e.session_status.map(|s| self.redact(&s));
+        e.url = e.url.map(|u| self.redact_url(&u));
+        e
+    }
+
     /// A redacted excerpt of a response body, cut to `BODY_EXCERPT_CHARS` characters.
     pub fn body_excerpt(&self, body: &[u8]) -> String {
         let text = String::from_utf8_lossy(body);
@@ -145,6 +155,18 @@ mod tests {
         assert!(!ex.contains("SECRET"));
         assert!(ex.starts_with("bad key *** and ***"));
         assert_eq!(ex.chars().count(), BODY_EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn scrub_covers_every_server_text() {
+        let tok = Secret::new("tok-SECRET-123456");
+        let r = Redactor::new([Some(&tok)]);
+        let body = br#"{"message":"bad token tok-SECRET-123456","code":"tok-SECRET-123456","status":"tok-SECRET-123456","expected":[]}"#;
+        let e = crate::core::error::Error::from_status(422, body, String::from_utf8_lossy(body).into_owned(), None);
+        let e = r.scrub(e.with_request("GET", "http://h/?access_token=tok-SECRET-123456"));
+        let all = format!("{e} {e:?}");
+        assert!(!all.contains("SECRET"), "{all}");
+        assert_eq!(e.message, "bad token ***");
     }
 
     #[test]

@@ -396,29 +396,55 @@ client_class!(PresenceClient, false, {
 pub struct AsyncPresenceClient {}
 
 client_class!(AsyncPresenceClient, true, {
-    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        ready(py, slf.into_any())
+    fn __aenter__(slf: Bound<'_, Self>) -> Ready {
+        Ready::new(slf.into_any().unbind())
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __aexit__<'py>(slf: &Bound<'py, Self>, _exc: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    fn __aexit__(slf: &Bound<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<Ready> {
         slf.as_super().get().close();
-        ready(slf.py(), false.into_bound_py_any(slf.py())?)
+        Ok(Ready::new(false.into_py_any(slf.py())?))
     }
 
-    /// Closes the client, as an awaitable (like httpx's `aclose`).
-    fn aclose<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+    /// Closes the client at once; the awaitable it returns is already done, so both
+    /// `await aclient.close()` and a plain `aclient.close()` work.
+    fn close(slf: &Bound<'_, Self>) -> Ready {
         slf.as_super().get().close();
-        ready(slf.py(), slf.py().None().into_bound(slf.py()))
+        Ready::new(slf.py().None())
+    }
+
+    /// The same as `close()`, under httpx's name.
+    fn aclose(slf: &Bound<'_, Self>) -> Ready {
+        Self::close(slf)
     }
 });
 
-/// An awaitable that is already done, with `value`.
-fn ready<'py>(py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let value = value.unbind();
-    runtime()?;
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(value) })
+/// An awaitable that is already done: awaiting it gives `value` at once, with no event loop
+/// involved.
+#[pyclass(module = "wawp_presence._native", frozen)]
+pub struct Ready {
+    value: Py<PyAny>,
+}
+
+impl Ready {
+    fn new(value: Py<PyAny>) -> Self {
+        Ready { value }
+    }
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Err(pyo3::exceptions::PyStopIteration::new_err((self.value.clone_ref(py),)))
+    }
 }
 
 /// `client.typing(chat_id)`: "typing..." on enter, cleared on exit, even when the body raises.
@@ -524,5 +550,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PresenceClient>()?;
     m.add_class::<AsyncPresenceClient>()?;
     m.add_class::<Typing>()?;
+    m.add_class::<Ready>()?;
     Ok(())
 }
