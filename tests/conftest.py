@@ -1,0 +1,105 @@
+"""Fixtures: fake servers of both backends, and clients of both kinds (sync and async).
+
+Most behaviour tests take `api`, which runs once per backend (Wawp, WAHA) and per client kind
+(PresenceClient, AsyncPresenceClient driven from its own event loop), so every operation is
+written once and checked four ways.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+import pytest  # noqa: E402
+
+from presence_helpers import (  # noqa: E402
+    BACKENDS,
+    MODES,
+    CountingServer,
+    build_client,
+    make_driver,
+    start_server,
+)
+from wawp_presence import PresenceClient  # noqa: E402
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_server():
+    """Start fake servers (stopped after the test): make_server("waha", engine="WEBJS")."""
+    started = []
+
+    def factory(backend: str, **options):
+        server = start_server(backend, **options)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture
+def server(backend, make_server):
+    """A running fake of the current backend, with known secrets (TOKEN / API_KEY)."""
+    return make_server(backend)
+
+
+@pytest.fixture
+def make_api(mode):
+    """Build drivers of the current kind: make_api(server, timeout=0.5) or make_api(factory=...).
+
+    `factory` receives the client class (PresenceClient or AsyncPresenceClient) and returns a
+    client; it runs inside the driver's event loop for the async kind. Retries are off unless
+    asked for, so faults are deterministic and fast.
+    """
+    drivers = []
+
+    def factory_of(server=None, *, factory=None, **options):
+        if factory is None:
+            options.setdefault("max_retries", 0)
+
+            def factory(cls, _server=server, _options=options):
+                return build_client(cls, _server, **_options)
+
+        driver = make_driver(mode, factory)
+        drivers.append(driver)
+        return driver
+
+    yield factory_of
+    for driver in reversed(drivers):
+        driver.shutdown()
+
+
+@pytest.fixture
+def api(make_api, server):
+    """A client of the current kind connected to `server` (max_retries=0)."""
+    return make_api(server)
+
+
+@pytest.fixture
+def client(server):
+    """A sync PresenceClient connected to `server` (max_retries=0)."""
+    c = build_client(PresenceClient, server, max_retries=0)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def counting_server():
+    server = CountingServer()
+    yield server
+    server.stop()
