@@ -8,25 +8,8 @@
 
 from __future__ import annotations
 
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    ClientClosedError,
-    ConfigurationError,
-    InvalidChatIdError,
-    InvalidSignatureError,
-    NotFoundError,
-    NotSupportedError,
-    PermissionDeniedError,
-    ProtocolError,
-    RateLimitError,
-    RequestTimeout,
-    ServerError,
-    SessionNotReadyError,
-    TransportError,
-    WawpError,
-)
+from . import _errors
+from ._errors import *  # noqa: F403 - the exception classes, listed in _errors.__all__
 from ._state import PresenceState
 from ._native import (
     AsyncPresenceClient,
@@ -42,22 +25,6 @@ __all__ = [
     "PresenceState",
     "ChatPresence",
     "ParticipantPresence",
-    "WawpError",
-    "ConfigurationError",
-    "ClientClosedError",
-    "TransportError",
-    "RequestTimeout",
-    "ProtocolError",
-    "APIError",
-    "BadRequestError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "SessionNotReadyError",
-    "NotSupportedError",
-    "RateLimitError",
-    "ServerError",
-    "InvalidChatIdError",
-    "InvalidSignatureError",
+    *_errors.__all__,
     "__version__",
 ]

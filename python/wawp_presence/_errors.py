@@ -144,3 +144,9 @@ __all__ = [
     "InvalidChatIdError",
     "InvalidSignatureError",
 ]
+
+# Tracebacks and reprs name the public path (wawp_presence.NotFoundError), where users import
+# them from; pickling finds them there too.
+for _name in __all__:
+    globals()[_name].__module__ = "wawp_presence"
+del _name

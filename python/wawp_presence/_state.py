@@ -30,3 +30,6 @@ class PresenceState(str, enum.Enum):
                 if member.value == value.lower():
                     return member
         return None
+
+
+PresenceState.__module__ = "wawp_presence"  # the public path, for reprs and pickling
