@@ -2,9 +2,10 @@
 //! runs these same futures on the shared runtime; nothing here knows about Python.
 
 use std::num::NonZeroU32;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use arc_swap::ArcSwapOption;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::stream::{self, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -145,12 +146,19 @@ struct Answer {
     url: String,
 }
 
+/// A connection pool and the process it belongs to: connections made before a fork are tied
+/// to the parent's runtime, so a child builds its own pool.
+struct Pool {
+    pid: u32,
+    http: reqwest::Client,
+}
+
 pub struct Client {
     config: ClientConfig,
     base: String,
     session_segment: String,
-    /// `None` once closed; taken out so the connection pool goes with the last in-flight call.
-    http: RwLock<Option<reqwest::Client>>,
+    /// `None` once closed; taken out so the pool goes with the last in-flight call.
+    pool: ArcSwapOption<Pool>,
     redactor: Redactor,
     limiter: Option<DefaultDirectRateLimiter>,
 }
@@ -158,15 +166,7 @@ pub struct Client {
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client> {
         let url = config.validate()?;
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent(config.user_agent.as_str())
-            // A redirect would carry the access token in its query to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Configuration, format!("cannot build the HTTP client: {e}")))?;
+        let pool = Pool { pid: std::process::id(), http: build_http(&config)? };
         let limiter = config.rate_limit.map(|rate| {
             let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
                 .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
@@ -177,7 +177,7 @@ impl Client {
             base: url.as_str().trim_end_matches('/').to_owned(),
             session_segment: chat_id::encode_path_segment(config.session.trim()),
             redactor: Redactor::new([config.access_token.as_ref(), config.api_key.as_ref()]),
-            http: RwLock::new(Some(http)),
+            pool: ArcSwapOption::from_pointee(pool),
             limiter,
             config,
         })
@@ -193,13 +193,29 @@ impl Client {
 
     /// Closes the client: calls after this fail with `Closed`; calls in flight finish.
     pub fn close(&self) {
-        if let Ok(mut http) = self.http.write() {
-            http.take();
-        }
+        self.pool.store(None);
     }
 
     pub fn is_closed(&self) -> bool {
-        self.http.read().map_or(true, |h| h.is_none())
+        self.pool.load().is_none()
+    }
+
+    /// The pool for this process: the current one, or a new one after a fork.
+    fn http(&self) -> Result<reqwest::Client> {
+        let closed = || Error::new(ErrorKind::Closed, "the client is closed");
+        let current = self.pool.load_full().ok_or_else(closed)?;
+        let pid = std::process::id();
+        if current.pid == pid {
+            return Ok(current.http.clone());
+        }
+        let fresh = Arc::new(Pool { pid, http: build_http(&self.config)? });
+        // Only replace the pool we saw: a close() in between must stay closed.
+        let previous = self.pool.compare_and_swap(&Some(current), Some(Arc::clone(&fresh)));
+        match &*previous {
+            Some(p) if p.pid == pid => Ok(p.http.clone()),
+            Some(_) => Ok(fresh.http.clone()),
+            None => Err(closed()),
+        }
     }
 
     /// One chat's presence. With a non-zero `wait`, an answer without data is asked again until
@@ -378,33 +394,40 @@ impl Client {
             .with_jitter()
             .with_max_times(self.config.max_retries as usize)
             .build();
+        let method = route.method.as_str();
+        let tries = self.config.max_retries + 1;
         let mut attempts = 0;
         loop {
-            let http = self
-                .http
-                .read()
-                .ok()
-                .and_then(|h| h.clone())
-                .ok_or_else(|| Error::new(ErrorKind::Closed, "the client is closed"))?;
+            let http = self.http()?;
             if let Some(limiter) = &self.limiter {
                 limiter.until_ready().await;
             }
             attempts += 1;
+            let started = Instant::now();
             let outcome = self.attempt(&http, route.method, &url, body.as_deref()).await;
+            let took = started.elapsed().as_millis();
             let err = match outcome {
                 Ok((status, bytes)) => {
+                    log::debug!(target: "wawp_presence", "{method} {shown_url} -> {status} in {took} ms");
                     return Ok(Answer { status, body: bytes, method: route.method, url: shown_url });
                 }
-                Err(e) => e.with_request(route.method.as_str(), &shown_url),
+                Err(e) => self.redactor.scrub(e.with_request(method, &shown_url)),
             };
+            let what = err.status.map_or_else(|| err.message.clone(), |s| s.to_string());
             if err.kind.is_retryable() {
                 if let Some(delay) = backoff.next() {
                     let pause = err.retry_after.map_or(delay, |s| Duration::from_secs_f64(s).min(MAX_RETRY_AFTER));
+                    log::debug!(
+                        target: "wawp_presence",
+                        "{method} {shown_url} -> {what} in {took} ms; retrying in {:.2} s (attempt {attempts} of {tries})",
+                        pause.as_secs_f64()
+                    );
                     tokio::time::sleep(pause).await;
                     continue;
                 }
             }
-            return Err(self.redactor.scrub(Error { attempts, ..err }));
+            log::debug!(target: "wawp_presence", "{method} {shown_url} -> {what} in {took} ms; giving up after {attempts} attempt(s)");
+            return Err(Error { attempts, ..err });
         }
     }
 
@@ -522,6 +545,18 @@ impl Client {
         e.attempts = e.attempts.max(1);
         self.redactor.scrub(e)
     }
+}
+
+fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        .user_agent(config.user_agent.as_str())
+        // A redirect would carry the access token in its query to wherever it points.
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Configuration, format!("cannot build the HTTP client: {e}")))
 }
 
 fn too_large(status: u16) -> Error {

@@ -13,7 +13,7 @@ use pyo3::IntoPyObjectExt;
 
 use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
-use super::runtime::{block_on, runtime};
+use super::runtime::{awaitable, block_on};
 use crate::core::chat_id;
 use crate::core::client::{Client, ClientConfig, DEFAULT_SESSION};
 use crate::core::error::{Error, ErrorKind};
@@ -114,8 +114,7 @@ impl ClientBase {
         T: for<'a> IntoPyObject<'a> + Send + 'static,
     {
         if self.is_async {
-            runtime()?;
-            pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            awaitable(py, async move {
                 fut.await.map_err(|e| Python::attach(|py| to_pyerr(py, e)))
             })
         } else {
@@ -513,8 +512,7 @@ impl Typing {
         let me = slf.get();
         me.check_mode(true)?;
         let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
-        runtime()?;
-        pyo3_async_runtimes::tokio::future_into_py(slf.py(), async move {
+        awaitable(slf.py(), async move {
             client.start_typing(&chat).await.map_err(|e| Python::attach(|py| to_pyerr(py, e)))
         })
     }
@@ -529,8 +527,7 @@ impl Typing {
         let me = slf.get();
         let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
         let body_exc: Option<Py<PyAny>> = exc_value.filter(|e| !e.is_none()).map(|e| e.clone().unbind());
-        runtime()?;
-        pyo3_async_runtimes::tokio::future_into_py(slf.py(), async move {
+        awaitable(slf.py(), async move {
             let stopped = client.stop_typing(&chat).await;
             Python::attach(|py| match (stopped, body_exc) {
                 (Ok(()), _) => Ok(false),

@@ -3,12 +3,14 @@
 pub mod client;
 pub mod errors;
 pub mod fake;
+pub mod logging;
 pub mod models;
 pub mod runtime;
 
 use pyo3::prelude::*;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::install();
     models::register(m)?;
     client::register(m)?;
     fake::register(m)?;
