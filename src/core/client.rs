@@ -304,26 +304,7 @@ impl Client {
     /// Sets the session's own presence. Online/offline are global; typing, recording and paused
     /// need the chat. Broken rules fail before anything is sent.
     pub async fn set(&self, state: PresenceState, chat_id: Option<&str>) -> Result<()> {
-        if state == PresenceState::Unknown {
-            return Err(Error::invalid_argument(
-                "\"unknown\" is not a presence that can be sent: use online, offline, typing, recording or paused",
-            ));
-        }
-        let chat = match (state.is_per_chat(), chat_id) {
-            (true, None) => {
-                return Err(Error::invalid_argument(format!(
-                    "presence {:?} is about one chat: pass chat_id=...",
-                    state.as_str()
-                )))
-            }
-            (false, Some(_)) => {
-                return Err(Error::invalid_argument(format!(
-                    "presence {:?} is global: it is sent without chat_id",
-                    state.as_str()
-                )))
-            }
-            (_, chat) => chat.map(chat_id::normalize).transpose()?,
-        };
+        let chat = check_set(state, chat_id)?;
         let mut body = json!({ "presence": state.as_str() });
         if let Some(chat) = chat {
             body["chatId"] = Value::String(chat);
@@ -544,6 +525,26 @@ impl Client {
         let mut e = e.with_request(answer.method.as_str(), &answer.url);
         e.attempts = e.attempts.max(1);
         self.redactor.scrub(e)
+    }
+}
+
+/// The rules of setting presence, checked before anything is sent: `unknown` cannot be sent,
+/// typing/recording/paused need a chat, online/offline must not have one. Returns the
+/// normalised chat id.
+pub fn check_set(state: PresenceState, chat_id: Option<&str>) -> Result<Option<String>> {
+    match (state, state.is_per_chat(), chat_id) {
+        (PresenceState::Unknown, _, _) => Err(Error::invalid_argument(
+            "\"unknown\" is not a presence that can be sent: use online, offline, typing, recording or paused",
+        )),
+        (_, true, None) => Err(Error::invalid_argument(format!(
+            "presence {:?} is about one chat: pass chat_id=...",
+            state.as_str()
+        ))),
+        (_, false, Some(_)) => Err(Error::invalid_argument(format!(
+            "presence {:?} is global: it is sent without chat_id",
+            state.as_str()
+        ))),
+        (_, _, chat) => chat.map(chat_id::normalize).transpose(),
     }
 }
 

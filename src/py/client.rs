@@ -15,7 +15,7 @@ use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
 use super::runtime::{awaitable, block_on};
 use crate::core::chat_id;
-use crate::core::client::{Client, ClientConfig, DEFAULT_SESSION};
+use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::model::ChatPresence;
 use crate::core::routes::Backend;
@@ -178,8 +178,8 @@ impl ClientBase {
     fn set<'py>(&self, py: Python<'py>, state: &Bound<'py, PyAny>, chat_id: Option<String>) -> PyResult<Bound<'py, PyAny>> {
         let state = extract_state(state)?;
         let client = self.client();
-        // Check the rules before anything is sent (or awaited): the core checks them again.
-        check_set_rules(py, state, chat_id.as_deref())?;
+        // Checked at the call, so the async client raises before anything is awaited.
+        check_set(state, chat_id.as_deref()).py_result(py)?;
         self.run(py, async move { client.set(state, chat_id.as_deref()).await })
     }
 
@@ -317,21 +317,6 @@ impl ClientBase {
 
     fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
         Ok((PyTuple::empty(py), self.config_kwargs(py)?))
-    }
-}
-
-fn check_set_rules(py: Python<'_>, state: crate::core::model::PresenceState, chat_id: Option<&str>) -> PyResult<()> {
-    use crate::core::model::PresenceState;
-    let problem = match (state, state.is_per_chat(), chat_id) {
-        (PresenceState::Unknown, _, _) => Some("\"unknown\" is not a presence that can be sent: use online, offline, typing, recording or paused".to_owned()),
-        (_, true, None) => Some(format!("presence {:?} is about one chat: pass chat_id=...", state.as_str())),
-        (_, false, Some(_)) => Some(format!("presence {:?} is global: it is sent without chat_id", state.as_str())),
-        (_, true, Some(id)) => return chat_id::normalize(id).map(|_| ()).py_result(py),
-        _ => None,
-    };
-    match problem {
-        Some(msg) => Err(to_pyerr(py, Error::new(ErrorKind::InvalidArgument, msg))),
-        None => Ok(()),
     }
 }
 
