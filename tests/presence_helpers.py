@@ -217,8 +217,8 @@ class SyncDriver:
     def get_many(self, *args: Any, **kwargs: Any) -> Any:
         return self.call("get_many", *args, **kwargs)
 
-    def typing(self, chat_id: str) -> Any:
-        return self.client.typing(chat_id)
+    def typing(self, chat_id: str, **kwargs: Any) -> Any:
+        return self.client.typing(chat_id, **kwargs)
 
     def close(self) -> None:
         self.client.close()
@@ -266,8 +266,8 @@ class AsyncDriver(SyncDriver):
         return self.loop.run_until_complete(run())
 
     @contextlib.contextmanager
-    def typing(self, chat_id: str) -> Iterator[Any]:
-        manager = self.in_loop(lambda: self.client.typing(chat_id))
+    def typing(self, chat_id: str, **kwargs: Any) -> Iterator[Any]:
+        manager = self.in_loop(lambda: self.client.typing(chat_id, **kwargs))
 
         async def enter() -> Any:
             return await manager.__aenter__()

@@ -536,6 +536,30 @@ def test_typing_sends_paused_even_when_the_body_raises(api, server):
     assert server.chat_states[CHAT] == "paused"
 
 
+def test_typing_is_re_sent_while_a_long_block_runs_and_stops_at_exit(api, server):
+    # WhatsApp drops "typing..." after a few seconds; the block keeps it showing.
+    with api.typing(CHAT, refresh=0.1):
+        time.sleep(0.45)
+    states = typing_states(server, CHAT)
+    assert states[-1] == "paused"
+    assert states[:-1] == ["typing"] * (len(states) - 1) and len(states) - 1 >= 3, states
+    time.sleep(0.3)  # nothing is re-sent once the block has ended
+    assert typing_states(server, CHAT) == states
+
+
+def test_typing_with_refresh_none_sends_typing_once(api, server):
+    with api.typing(CHAT, refresh=None):
+        time.sleep(0.3)
+    assert typing_states(server, CHAT) == ["typing", "paused"]
+
+
+@pytest.mark.parametrize("refresh", [0, -1, float("nan"), 0.01])
+def test_typing_refuses_a_refresh_too_fast_to_be_sane(api, refresh):
+    with pytest.raises(ValueError, match="refresh"):
+        with api.typing(CHAT, refresh=refresh):
+            pass
+
+
 def test_typing_normalises_the_chat_id(api, server):
     with api.typing("+44 7441 429009"):
         pass

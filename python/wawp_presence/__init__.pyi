@@ -144,8 +144,9 @@ class PresenceClient:
         return_exceptions: bool = False,
         wait: float = 0.0,
     ) -> list[ChatPresence] | list[ChatPresence | WawpError]: ...
-    def typing(self, chat_id: str) -> Typing:
-        """``with client.typing(chat_id): ...`` shows typing while the body runs."""
+    def typing(self, chat_id: str, *, refresh: float | None = 8.0) -> Typing:
+        """``with client.typing(chat_id): ...`` shows typing while the body runs, re-sent every
+        ``refresh`` seconds (None: once) since WhatsApp clears it by itself."""
     def close(self) -> None: ...
     def __enter__(self) -> PresenceClient: ...
     def __exit__(
@@ -210,8 +211,9 @@ class AsyncPresenceClient:
         return_exceptions: bool = False,
         wait: float = 0.0,
     ) -> Awaitable[list[ChatPresence] | list[ChatPresence | WawpError]]: ...
-    def typing(self, chat_id: str) -> Typing:
-        """``async with aclient.typing(chat_id): ...`` shows typing while the body runs."""
+    def typing(self, chat_id: str, *, refresh: float | None = 8.0) -> Typing:
+        """``async with aclient.typing(chat_id): ...`` shows typing while the body runs, re-sent
+        every ``refresh`` seconds (None: once) since WhatsApp clears it by itself."""
     def close(self) -> Awaitable[None]:
         """Closes at once; the awaitable is already done."""
     async def aclose(self) -> None: ...

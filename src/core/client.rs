@@ -27,6 +27,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Polling pace of `get(wait=...)`: starts quick, since data usually follows in a moment.
 const WAIT_POLL_FIRST: Duration = Duration::from_millis(200);
 const WAIT_POLL_MAX: Duration = Duration::from_secs(1);
+/// WhatsApp clears "typing..." by itself after several seconds; a typing block re-sends it at
+/// this pace by default so it keeps showing.
+pub const TYPING_REFRESH: Duration = Duration::from_secs(8);
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
@@ -328,6 +331,18 @@ impl Client {
     /// Clears "typing..." in a chat.
     pub async fn stop_typing(&self, chat_id: &str) -> Result<()> {
         self.typing(chat_id, false).await
+    }
+
+    /// Re-sends "typing..." every `every` until dropped (abort the task that runs it). A failed
+    /// refresh is logged and the next one tried: the indicator is cosmetic, and the stop that
+    /// ends a typing block reports its own failure.
+    pub async fn keep_typing(&self, chat_id: &str, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.start_typing(chat_id).await {
+                log::debug!(target: "wawp_presence", "refreshing typing in {chat_id} failed: {e}");
+            }
+        }
     }
 
     async fn typing(&self, chat_id: &str, start: bool) -> Result<()> {

@@ -3,7 +3,9 @@
 //! asyncio (async). There is no second copy of any operation.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use tokio::task::AbortHandle;
 use std::time::Duration;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -15,7 +17,7 @@ use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
 use super::runtime::{awaitable, block_on};
 use crate::core::chat_id;
-use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION};
+use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::model::ChatPresence;
 use crate::core::routes::Backend;
@@ -225,10 +227,17 @@ impl ClientBase {
         })
     }
 
-    /// A context manager showing "typing..." in a chat while its body runs.
-    fn typing(&self, py: Python<'_>, chat_id: String) -> PyResult<Typing> {
+    /// A context manager showing "typing..." in a chat while its body runs, re-sent every
+    /// `refresh` seconds (None: once) so a long body keeps it showing.
+    #[pyo3(signature = (chat_id, *, refresh=Some(TYPING_REFRESH.as_secs_f64())))]
+    fn typing(&self, py: Python<'_>, chat_id: String, refresh: Option<f64>) -> PyResult<Typing> {
         let chat_id = chat_id::normalize(&chat_id).py_result(py)?;
-        Ok(Typing { client: self.client(), chat_id, is_async: self.is_async })
+        let refresh = match refresh {
+            Some(r) if r.is_finite() && r >= 0.05 => Some(Duration::from_secs_f64(r)),
+            None => None,
+            Some(r) => return Err(PyValueError::new_err(format!("refresh must be None or at least 0.05 seconds, not {r}"))),
+        };
+        Ok(Typing { client: self.client(), chat_id, is_async: self.is_async, refresh, refresher: Arc::default() })
     }
 
     /// A client for a self-hosted WAHA server.
@@ -437,6 +446,41 @@ pub struct Typing {
     client: Arc<Client>,
     chat_id: String,
     is_async: bool,
+    /// How often "typing" is re-sent while the block runs; None: sent once.
+    refresh: Option<Duration>,
+    /// The task re-sending it (see `Client::keep_typing`).
+    refresher: Arc<Mutex<Option<AbortHandle>>>,
+}
+
+impl Drop for Typing {
+    /// A block abandoned without its exit (a dropped generator, say) must not type forever.
+    fn drop(&mut self) {
+        stop_refresher(&self.refresher);
+    }
+}
+
+/// Starts typing, then keeps it showing from a background task until `stop_refresher`.
+async fn start_and_keep_typing(
+    client: Arc<Client>,
+    chat: String,
+    refresh: Option<Duration>,
+    refresher: Arc<Mutex<Option<AbortHandle>>>,
+) -> Result<(), Error> {
+    client.start_typing(&chat).await?;
+    let Some(every) = refresh else { return Ok(()) };
+    let task = tokio::spawn(async move { client.keep_typing(&chat, every).await });
+    if let Ok(mut slot) = refresher.lock() {
+        if let Some(previous) = slot.replace(task.abort_handle()) {
+            previous.abort();
+        }
+    }
+    Ok(())
+}
+
+fn stop_refresher(refresher: &Mutex<Option<AbortHandle>>) {
+    if let Some(task) = refresher.lock().ok().and_then(|mut slot| slot.take()) {
+        task.abort();
+    }
 }
 
 impl Typing {
@@ -471,8 +515,8 @@ impl Typing {
     fn __enter__(slf: &Bound<'_, Self>) -> PyResult<()> {
         let me = slf.get();
         me.check_mode(false)?;
-        let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
-        block_on(slf.py(), async move { client.start_typing(&chat).await })?.py_result(slf.py())
+        let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
+        block_on(slf.py(), start_and_keep_typing(client, chat, me.refresh, refresher))?.py_result(slf.py())
     }
 
     #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
@@ -484,6 +528,7 @@ impl Typing {
     ) -> PyResult<bool> {
         let py = slf.py();
         let me = slf.get();
+        stop_refresher(&me.refresher);
         let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
         let stopped = block_on(py, async move { client.stop_typing(&chat).await })?;
         match (stopped, exc_value.filter(|e| !e.is_none())) {
@@ -496,9 +541,10 @@ impl Typing {
     fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let me = slf.get();
         me.check_mode(true)?;
-        let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
+        let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
+        let refresh = me.refresh;
         awaitable(slf.py(), async move {
-            client.start_typing(&chat).await.map_err(|e| Python::attach(|py| to_pyerr(py, e)))
+            start_and_keep_typing(client, chat, refresh, refresher).await.map_err(|e| Python::attach(|py| to_pyerr(py, e)))
         })
     }
 
@@ -510,6 +556,7 @@ impl Typing {
         _traceback: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let me = slf.get();
+        stop_refresher(&me.refresher);
         let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
         let body_exc: Option<Py<PyAny>> = exc_value.filter(|e| !e.is_none()).map(|e| e.clone().unbind());
         awaitable(slf.py(), async move {
