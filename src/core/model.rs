@@ -175,7 +175,9 @@ pub fn chat_from_value(value: &Value, requested: Option<&str>) -> Result<ChatPre
     Ok(ChatPresence { id, presences })
 }
 
-fn participant_from_value(value: &Value, chat: &str) -> Result<ParticipantPresence> {
+/// Reads one participant's entry; also serves Wawp's one-participant webhook payload, whose
+/// `from` and `type` are read here as `participant` and `lastKnownPresence`.
+pub fn participant_from_value(value: &Value, chat: &str) -> Result<ParticipantPresence> {
     let obj = value
         .as_object()
         .ok_or_else(|| Error::protocol(format!("a presence entry should be an object, got {}", kind_of(value))))?;
@@ -208,7 +210,7 @@ fn str_field<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<&'a str>
     names.iter().find_map(|n| obj.get(*n).and_then(Value::as_str)).filter(|s| !s.is_empty())
 }
 
-fn kind_of(v: &Value) -> &'static str {
+pub fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
