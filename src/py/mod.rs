@@ -5,6 +5,7 @@ pub mod errors;
 pub mod fake;
 pub mod models;
 pub mod runtime;
+pub mod webhook;
 
 use pyo3::prelude::*;
 
@@ -12,6 +13,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     models::register(m)?;
     client::register(m)?;
     fake::register(m)?;
+    webhook::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -204,7 +204,7 @@ impl PyChatPresence {
         ("id", "presences")
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+    pub(crate) fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let parts = self
             .0
             .presences
@@ -225,7 +225,7 @@ impl PyChatPresence {
     }
 
     /// `{"id": ..., "presences": [participant dicts]}` with plain Python values.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub(crate) fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("id", &self.0.id)?;
         let items = self.0.presences.iter().map(|p| participant_dict(py, p)).collect::<PyResult<Vec<_>>>()?;
