@@ -114,28 +114,7 @@ fn text_or_number(obj: &Map<String, Value>, name: &str) -> Option<String> {
 /// The envelope's `timestamp` is Unix milliseconds (an integer, a float, or a numeric string).
 /// Zero, negatives and values out of chrono's range are no time at all.
 fn envelope_timestamp(value: Option<&Value>) -> Option<DateTime<Utc>> {
-    let millis = match value? {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    if millis <= 0.0 {
-        return None;
-    }
-    millis_to_datetime(millis)
-}
-
-/// Unix milliseconds as a UTC time. Not `model::unix_to_datetime`: that guesses seconds for
-/// values below 10^11, and an envelope timestamp is milliseconds whatever its size.
-pub fn millis_to_datetime(millis: f64) -> Option<DateTime<Utc>> {
-    if !millis.is_finite() {
-        return None;
-    }
-    let micros = (millis * 1000.0).round();
-    if micros.abs() >= i64::MAX as f64 {
-        return None;
-    }
-    DateTime::from_timestamp_micros(micros as i64)
+    model::millis_to_datetime(model::positive_number(value?)?)
 }
 
 /// The HMAC hash a delivery is signed with: WAHA uses SHA-512, Wawp's tools SHA-256.
@@ -260,7 +239,7 @@ fn check_age(headers: &[(String, String)], max_age: Duration, now: DateTime<Utc>
         .parse::<i64>()
         .ok()
         .and_then(DateTime::from_timestamp_millis)
-        .or_else(|| raw.trim().parse::<f64>().ok().and_then(millis_to_datetime))
+        .or_else(|| raw.trim().parse::<f64>().ok().and_then(model::millis_to_datetime))
         .ok_or_else(|| {
             invalid_signature(format!("{TIMESTAMP_HEADER} {} is not Unix milliseconds", quoted(raw)))
         })?;

@@ -10,7 +10,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use crate::core::model::{self, ChatPresence, ParticipantPresence, PresenceState};
 
 static STATE_MEMBERS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
-static DATETIME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+pub(crate) static DATETIME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// The Python `PresenceState` member for a state (the enum is defined in Python).
 pub fn state_object(py: Python<'_>, state: PresenceState) -> PyResult<Bound<'_, PyAny>> {

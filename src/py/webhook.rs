@@ -11,11 +11,10 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyMemoryView, PyString, PyTuple, PyType};
 
 use super::errors::{to_pyerr, IntoPyResult};
-use super::models::PyChatPresence;
+use super::models::{PyChatPresence, DATETIME_TYPE};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::webhook::{self, Algorithm, PresenceEvent};
 
-static DATETIME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static TIMEDELTA_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// The body's bytes exactly as given, or `None` for a dict (which has no raw bytes to sign).
