@@ -57,8 +57,8 @@ pub fn parse_event(body: &[u8]) -> Result<PresenceEvent> {
     let envelope = json.as_object().ok_or_else(|| {
         invalid_event(format!("the webhook body should be a JSON object, got {}", model::kind_of(&json)))
     })?;
-    // An envelope without `event` is read as presence.update (some relays strip it); one that
-    // names another event is a mistake in the receiver's routing, said plainly.
+    // A missing `event` is not held against a body (its payload is checked all the same); one
+    // that names another event is a mistake in the receiver's routing, said plainly.
     match envelope.get("event") {
         None | Some(Value::Null) => {}
         Some(Value::String(name)) if name.trim() == EVENT_NAME => {}
@@ -70,7 +70,7 @@ pub fn parse_event(body: &[u8]) -> Result<PresenceEvent> {
         }
     }
     let payload = match envelope.get("payload") {
-        Some(Value::Object(payload)) => payload,
+        Some(payload @ Value::Object(_)) => payload,
         None | Some(Value::Null) => return Err(invalid_event("the webhook has no \"payload\"")),
         Some(other) => {
             return Err(invalid_event(format!("\"payload\" should be an object, got {}", model::kind_of(other))));
@@ -85,20 +85,21 @@ pub fn parse_event(body: &[u8]) -> Result<PresenceEvent> {
     })
 }
 
-fn chat_from_payload(payload: &Map<String, Value>) -> Result<ChatPresence> {
+/// `payload` is a JSON object (checked by the caller).
+fn chat_from_payload(payload: &Value) -> Result<ChatPresence> {
     let as_event_error = |e: Error| invalid_event(format!("the presence payload is not readable: {}", e.message));
-    let wawp_shape = !payload.contains_key("presences") && (payload.contains_key("type") || payload.contains_key("from"));
-    if !wawp_shape {
-        return model::chat_from_value(&Value::Object(payload.clone()), None).map_err(as_event_error);
+    let has = |key: &str| payload.get(key).is_some();
+    if has("presences") || !(has("type") || has("from")) {
+        return model::chat_from_value(payload, None).map_err(as_event_error);
     }
-    // `chatId` is this shape's own name for the chat; `id` is accepted as in WAHA's shape.
+    // Wawp's shape. `chatId` is its own name for the chat; `id` is accepted as in WAHA's shape.
     let chat = ["chatId", "id"]
         .iter()
         .find_map(|k| payload.get(*k).and_then(Value::as_str).filter(|s| !s.trim().is_empty()))
         .map(chat_id::normalize_lenient)
         .ok_or_else(|| invalid_event("the presence payload names no chat (\"chatId\" or \"id\")"))?;
     // `from` (or, without it, the chat itself) is the participant; `type` is the presence word.
-    let participant = model::participant_from_value(&Value::Object(payload.clone()), &chat).map_err(as_event_error)?;
+    let participant = model::participant_from_value(payload, &chat).map_err(as_event_error)?;
     Ok(ChatPresence { id: chat, presences: vec![participant] })
 }
 
@@ -234,15 +235,9 @@ fn check_age(headers: &[(String, String)], max_age: Duration, now: DateTime<Utc>
     let raw = header(headers, TIMESTAMP_HEADER).ok_or_else(|| {
         invalid_signature(format!("the delivery has no {TIMESTAMP_HEADER} header, so its age cannot be checked"))
     })?;
-    let sent = raw
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_millis)
-        .or_else(|| raw.trim().parse::<f64>().ok().and_then(model::millis_to_datetime))
-        .ok_or_else(|| {
-            invalid_signature(format!("{TIMESTAMP_HEADER} {} is not Unix milliseconds", quoted(raw)))
-        })?;
+    let sent = raw.trim().parse::<f64>().ok().and_then(model::millis_to_datetime).ok_or_else(|| {
+        invalid_signature(format!("{TIMESTAMP_HEADER} {} is not Unix milliseconds", quoted(raw)))
+    })?;
     let limit = chrono::TimeDelta::from_std(max_age).unwrap_or(chrono::TimeDelta::MAX);
     let age = now.signed_duration_since(sent);
     let seconds = |d: chrono::TimeDelta| d.num_milliseconds() as f64 / 1000.0;
