@@ -34,6 +34,10 @@ CONTRACT_NAMES = [
     "ServerError",
     "InvalidChatIdError",
     "ConfigurationError",
+    "PresenceEvent",
+    "parse_event",
+    "verify_signature",
+    "InvalidSignatureError",
 ]
 
 CLIENT_METHODS = ["get", "set", "subscribe", "get_all", "get_many", "typing", "close", "waha", "from_env"]
@@ -53,6 +57,8 @@ ERROR_BASES = {
     "ServerError": {"APIError"},
     "InvalidChatIdError": {"WawpError", "ValueError"},
     "ConfigurationError": {"WawpError", "ValueError"},
+    "InvalidSignatureError": {"WawpError", "ValueError"},
+    "InvalidEventError": {"WawpError", "ValueError"},
 }
 
 
@@ -176,6 +182,7 @@ def test_stub_clients_have_every_method(cls):
         ("ParticipantPresence", ["participant", "last_known_presence", "last_seen", "to_dict"]),
         ("ChatPresence", ["id", "presences", "is_group", "has_data", "is_online", "last_seen", "to_dict"]),
         ("PresenceState", ["ONLINE", "OFFLINE", "TYPING", "RECORDING", "PAUSED", "UNKNOWN"]),
+        ("PresenceEvent", ["id", "timestamp", "session", "engine", "chat", "to_dict"]),
     ],
 )
 def test_stub_models_have_their_fields(cls, fields):

@@ -16,7 +16,10 @@ from ._native import (
     ChatPresence,
     ParticipantPresence,
     PresenceClient,
+    PresenceEvent,
     __version__,
+    parse_event,
+    verify_signature,
 )
 
 __all__ = [
@@ -25,6 +28,9 @@ __all__ = [
     "PresenceState",
     "ChatPresence",
     "ParticipantPresence",
+    "PresenceEvent",
+    "parse_event",
+    "verify_signature",
     *_errors.__all__,
     "__version__",
 ]

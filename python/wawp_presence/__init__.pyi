@@ -1,7 +1,7 @@
-from collections.abc import Awaitable, Iterable
-from datetime import datetime
+from collections.abc import Awaitable, Iterable, Mapping
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 from ._errors import (
     APIError as APIError,
@@ -10,6 +10,7 @@ from ._errors import (
     ClientClosedError as ClientClosedError,
     ConfigurationError as ConfigurationError,
     InvalidChatIdError as InvalidChatIdError,
+    InvalidEventError as InvalidEventError,
     InvalidSignatureError as InvalidSignatureError,
     NotFoundError as NotFoundError,
     NotSupportedError as NotSupportedError,
@@ -72,6 +73,78 @@ class ChatPresence:
     def to_dict(self) -> dict[str, Any]: ...
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+
+class PresenceEvent:
+    """A parsed ``presence.update`` webhook delivery."""
+
+    __match_args__: ClassVar[tuple[str, str, str, str, str]]
+    def __init__(
+        self,
+        id: str | None,
+        timestamp: datetime | None,
+        session: str | None,
+        engine: str | None,
+        chat: ChatPresence,
+    ) -> None: ...
+    @property
+    def id(self) -> str | None:
+        """The sender's event id; a retried delivery repeats it, so drop events already seen."""
+    @property
+    def timestamp(self) -> datetime | None:
+        """When the sender created the event (the envelope's milliseconds), timezone-aware UTC."""
+    @property
+    def session(self) -> str | None: ...
+    @property
+    def engine(self) -> str | None: ...
+    @property
+    def chat(self) -> ChatPresence:
+        """The chat and its participants' presence, as ``PresenceClient.get`` returns it."""
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class _HeaderItems(Protocol):
+    """Anything with ``.items()``: a dict, Flask/Werkzeug, Django or Starlette headers."""
+    def items(self) -> Iterable[tuple[str | bytes, str | bytes]]: ...
+
+_Headers = Mapping[str, str] | _HeaderItems | Iterable[tuple[str | bytes, str | bytes]]
+
+def parse_event(
+    body: bytes | bytearray | memoryview | str | dict[str, Any],
+    *,
+    headers: _Headers | None = None,
+    secret: str | bytes | None = None,
+    max_age: float | timedelta | None = None,
+) -> PresenceEvent:
+    """Parse a ``presence.update`` webhook body into a :class:`PresenceEvent`.
+
+    Accepts both payload shapes: WAHA's ``{"id", "presences": [...]}`` and Wawp's
+    ``{"chatId", "type", "from"}``.
+
+    With ``secret``, the ``X-Webhook-Hmac`` header (found in ``headers``, names matched in any
+    case) must be the HMAC of the raw ``body`` bytes, with the algorithm named by
+    ``X-Webhook-Hmac-Algorithm`` (``sha512`` when absent, or ``sha256``); otherwise
+    :class:`InvalidSignatureError`. Pass the bytes exactly as received: a ``dict`` body with a
+    ``secret`` raises ``TypeError``.
+
+    With ``max_age`` (seconds or a timedelta), ``X-Webhook-Timestamp`` (Unix ms) must be present
+    and at most that old (nor that far in the future); otherwise :class:`InvalidSignatureError`.
+
+    A body that is not a readable ``presence.update`` event raises :class:`InvalidEventError`.
+    An empty ``secret`` or a negative ``max_age`` raises ``ValueError``.
+    """
+
+def verify_signature(
+    body: bytes | bytearray | memoryview | str,
+    signature: str | bytes | None,
+    secret: str | bytes,
+    algorithm: Literal["sha512", "sha256"] | str = "sha512",
+) -> bool:
+    """Whether ``signature`` (hex, any case) is the HMAC of ``body`` under ``secret``.
+
+    Compared in constant time. A ``None`` or non-hex signature is ``False``; an algorithm other
+    than ``"sha512"`` or ``"sha256"``, or an empty ``secret``, raises ``ValueError``.
+    """
 
 class Typing:
     """What ``client.typing(chat_id)`` returns: "typing" on enter, "paused" on exit."""
@@ -228,6 +301,9 @@ __all__ = [
     "PresenceState",
     "ChatPresence",
     "ParticipantPresence",
+    "PresenceEvent",
+    "parse_event",
+    "verify_signature",
     "WawpError",
     "ConfigurationError",
     "ClientClosedError",
@@ -245,5 +321,6 @@ __all__ = [
     "ServerError",
     "InvalidChatIdError",
     "InvalidSignatureError",
+    "InvalidEventError",
     "__version__",
 ]

@@ -125,6 +125,11 @@ class InvalidSignatureError(WawpError, ValueError):
     """A webhook whose signature or age does not check."""
 
 
+class InvalidEventError(WawpError, ValueError):
+    """A webhook body that is not a readable ``presence.update`` event: not JSON, another event,
+    or no payload. Answer such a delivery with a 4xx; sending it again will not help."""
+
+
 __all__ = [
     "WawpError",
     "ConfigurationError",
@@ -143,6 +148,7 @@ __all__ = [
     "ServerError",
     "InvalidChatIdError",
     "InvalidSignatureError",
+    "InvalidEventError",
 ]
 
 # Tracebacks and reprs name the public path (wawp_presence.NotFoundError), where users import

@@ -32,6 +32,11 @@ pub enum ErrorKind {
     Configuration,
     /// The client was closed.
     Closed,
+    /// A webhook body that is not a `presence.update` event we can read (not JSON, another
+    /// event, no payload). Retrying cannot help: the same bytes give the same answer.
+    InvalidEvent,
+    /// A webhook delivery whose signature or age does not check.
+    InvalidSignature,
 }
 
 impl ErrorKind {

@@ -6,6 +6,9 @@ pub mod error;
 pub mod model;
 pub mod routes;
 pub mod secret;
+pub mod webhook;
 
 #[cfg(test)]
 mod client_tests;
+#[cfg(test)]
+mod webhook_tests;

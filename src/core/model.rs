@@ -111,11 +111,21 @@ const MILLIS_THRESHOLD: f64 = 1e11;
 /// Unix time in seconds, or milliseconds when that large, as a UTC time. Out-of-range,
 /// negative-infinite or NaN values are no time at all.
 pub fn unix_to_datetime(value: f64) -> Option<DateTime<Utc>> {
-    if !value.is_finite() {
+    let seconds = if value.abs() >= MILLIS_THRESHOLD { value / 1000.0 } else { value };
+    micros_to_datetime(seconds * 1e6)
+}
+
+/// Unix milliseconds whatever their size, as the webhook envelope's `timestamp` always is (no
+/// seconds guess as in `unix_to_datetime`).
+pub fn millis_to_datetime(millis: f64) -> Option<DateTime<Utc>> {
+    micros_to_datetime(millis * 1e3)
+}
+
+fn micros_to_datetime(micros: f64) -> Option<DateTime<Utc>> {
+    if !micros.is_finite() {
         return None;
     }
-    let seconds = if value.abs() >= MILLIS_THRESHOLD { value / 1000.0 } else { value };
-    let micros = (seconds * 1e6).round();
+    let micros = micros.round();
     if micros.abs() > i64::MAX as f64 {
         return None;
     }
@@ -175,7 +185,9 @@ pub fn chat_from_value(value: &Value, requested: Option<&str>) -> Result<ChatPre
     Ok(ChatPresence { id, presences })
 }
 
-fn participant_from_value(value: &Value, chat: &str) -> Result<ParticipantPresence> {
+/// Reads one participant's entry; also serves Wawp's one-participant webhook payload, whose
+/// `from` and `type` are read here as `participant` and `lastKnownPresence`.
+pub fn participant_from_value(value: &Value, chat: &str) -> Result<ParticipantPresence> {
     let obj = value
         .as_object()
         .ok_or_else(|| Error::protocol(format!("a presence entry should be an object, got {}", kind_of(value))))?;
@@ -192,23 +204,25 @@ fn participant_from_value(value: &Value, chat: &str) -> Result<ParticipantPresen
 /// `lastSeen` is seconds (int or float), milliseconds when large, a numeric string on some
 /// engines, or absent/`null` when hidden; anything else is treated as hidden.
 fn last_seen(value: Option<&Value>) -> Option<DateTime<Utc>> {
-    let n = match value? {
+    unix_to_datetime(positive_number(value?)?)
+}
+
+/// A time field's number: a JSON number or a numeric string (some engines send those). Zero
+/// and negatives are engines' way of saying "unknown", so they are none.
+pub fn positive_number(value: &Value) -> Option<f64> {
+    let n = match value {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    // Zero and negatives are engines' way of saying "unknown".
-    if n <= 0.0 {
-        return None;
-    }
-    unix_to_datetime(n)
+    (n > 0.0).then_some(n)
 }
 
 fn str_field<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<&'a str> {
     names.iter().find_map(|n| obj.get(*n).and_then(Value::as_str)).filter(|s| !s.is_empty())
 }
 
-fn kind_of(v: &Value) -> &'static str {
+pub fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -27,6 +27,8 @@ fn class_name(kind: ErrorKind) -> Option<&'static str> {
         ErrorKind::InvalidChatId => "InvalidChatIdError",
         ErrorKind::Configuration => "ConfigurationError",
         ErrorKind::Closed => "ClientClosedError",
+        ErrorKind::InvalidEvent => "InvalidEventError",
+        ErrorKind::InvalidSignature => "InvalidSignatureError",
         // A wrong argument is Python's own ValueError, as for any library.
         ErrorKind::InvalidArgument => return None,
     })

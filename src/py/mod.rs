@@ -6,6 +6,7 @@ pub mod fake;
 pub mod logging;
 pub mod models;
 pub mod runtime;
+pub mod webhook;
 
 use pyo3::prelude::*;
 
@@ -14,6 +15,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     models::register(m)?;
     client::register(m)?;
     fake::register(m)?;
+    webhook::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use crate::core::model::{self, ChatPresence, ParticipantPresence, PresenceState};
 
 static STATE_MEMBERS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
-static DATETIME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+pub(crate) static DATETIME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// The Python `PresenceState` member for a state (the enum is defined in Python).
 pub fn state_object(py: Python<'_>, state: PresenceState) -> PyResult<Bound<'_, PyAny>> {
@@ -204,7 +204,7 @@ impl PyChatPresence {
         ("id", "presences")
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+    pub(crate) fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let parts = self
             .0
             .presences
@@ -225,7 +225,7 @@ impl PyChatPresence {
     }
 
     /// `{"id": ..., "presences": [participant dicts]}` with plain Python values.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub(crate) fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("id", &self.0.id)?;
         let items = self.0.presences.iter().map(|p| participant_dict(py, p)).collect::<PyResult<Vec<_>>>()?;
