@@ -87,6 +87,20 @@ fn build(
     Ok(ClientBase { inner: Arc::new(inner), is_async })
 }
 
+/// `None` in Python: what operations that answer nothing give back (Rust's `()` would become an
+/// empty tuple).
+struct Nothing;
+
+impl<'py> IntoPyObject<'py> for Nothing {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(py.None().into_bound(py))
+    }
+}
+
 /// What `get_many(..., return_exceptions=True)` returns: each place a chat or its exception.
 struct ManyResults(Vec<Result<ChatPresence, Error>>);
 
@@ -182,13 +196,13 @@ impl ClientBase {
         let client = self.client();
         // Checked at the call, so the async client raises before anything is awaited.
         check_set(state, chat_id.as_deref()).py_result(py)?;
-        self.run(py, async move { client.set(state, chat_id.as_deref()).await })
+        self.run(py, async move { client.set(state, chat_id.as_deref()).await.map(|()| Nothing) })
     }
 
     fn subscribe<'py>(&self, py: Python<'py>, chat_id: String) -> PyResult<Bound<'py, PyAny>> {
         chat_id::normalize(&chat_id).py_result(py)?;
         let client = self.client();
-        self.run(py, async move { client.subscribe(&chat_id).await })
+        self.run(py, async move { client.subscribe(&chat_id).await.map(|()| Nothing) })
     }
 
     /// Every chat the session is subscribed to.
@@ -544,7 +558,10 @@ impl Typing {
         let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
         let refresh = me.refresh;
         awaitable(slf.py(), async move {
-            start_and_keep_typing(client, chat, refresh, refresher).await.map_err(|e| Python::attach(|py| to_pyerr(py, e)))
+            start_and_keep_typing(client, chat, refresh, refresher)
+                .await
+                .map(|()| Nothing)
+                .map_err(|e| Python::attach(|py| to_pyerr(py, e)))
         })
     }
 
