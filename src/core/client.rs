@@ -108,8 +108,11 @@ impl ClientConfig {
             return bad(format!("max_retries must be between 0 and 100, not {}", self.max_retries));
         }
         if let Some(rate) = self.rate_limit {
-            if !(rate.is_finite() && rate > 0.0) {
-                return bad(format!("rate_limit must be a positive number of requests per second, not {rate}"));
+            // At least one request a day, so the pacing period stays a sane Duration.
+            if !(rate.is_finite() && rate >= 1.0 / (24.0 * 3600.0)) {
+                return bad(format!(
+                    "rate_limit must be a positive number of requests per second (at least one a day), not {rate:?}"
+                ));
             }
         }
         if http::HeaderValue::from_str(&self.user_agent).is_err() {
@@ -171,7 +174,9 @@ impl Client {
         let url = config.validate()?;
         let pool = Pool { pid: std::process::id(), http: build_http(&config)? };
         let limiter = config.rate_limit.map(|rate| {
-            let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
+            // validate() bounds the rate, so the period is a representable Duration.
+            let period = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(24 * 3600));
+            let quota = Quota::with_period(period)
                 .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
                 .allow_burst(NonZeroU32::MIN);
             RateLimiter::direct(quota)
@@ -412,7 +417,10 @@ impl Client {
             let what = err.status.map_or_else(|| err.message.clone(), |s| s.to_string());
             if err.kind.is_retryable() {
                 if let Some(delay) = backoff.next() {
-                    let pause = err.retry_after.map_or(delay, |s| Duration::from_secs_f64(s).min(MAX_RETRY_AFTER));
+                    // Capped before converting: a server's huge Retry-After must not overflow.
+                    let pause = err.retry_after.map_or(delay, |s| {
+                        Duration::try_from_secs_f64(s.min(MAX_RETRY_AFTER.as_secs_f64())).unwrap_or(MAX_RETRY_AFTER)
+                    });
                     log::debug!(
                         target: "wawp_presence",
                         "{method} {shown_url} -> {what} in {took} ms; retrying in {:.2} s (attempt {attempts} of {tries})",

@@ -23,13 +23,11 @@ use crate::core::model::ChatPresence;
 use crate::core::routes::Backend;
 use crate::core::secret::Secret;
 
-/// Seconds from Python as a Duration: finite and not negative.
-fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(PyValueError::new_err(format!("{name} must be a number of seconds >= 0, not {value}")))
-    }
+/// Seconds from Python as a Duration: finite, not negative, and representable (a Duration
+/// conversion of a huge float would panic).
+pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| PyValueError::new_err(format!("{name} must be a number of seconds >= 0, not {value:?}")))
 }
 
 #[pyclass(module = "wawp_presence._native", subclass, frozen)]
@@ -247,7 +245,7 @@ impl ClientBase {
     fn typing(&self, py: Python<'_>, chat_id: String, refresh: Option<f64>) -> PyResult<Typing> {
         let chat_id = chat_id::normalize(&chat_id).py_result(py)?;
         let refresh = match refresh {
-            Some(r) if r.is_finite() && r >= 0.05 => Some(Duration::from_secs_f64(r)),
+            Some(r) if r >= 0.05 => Some(seconds("refresh", r)?),
             None => None,
             Some(r) => return Err(PyValueError::new_err(format!("refresh must be None or at least 0.05 seconds, not {r}"))),
         };

@@ -1,8 +1,6 @@
 //! `wawp_presence.testing.FakeServer`: the Rust fake server (`crate::fake`) as a Python object,
 //! running on the shared runtime so it answers while the calling thread blocks in a client call.
 
-use std::time::Duration;
-
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -171,11 +169,7 @@ impl PyFakeServer {
         times: u32,
     ) -> PyResult<()> {
         let delay = delay
-            .map(|d| {
-                (d.is_finite() && d >= 0.0)
-                    .then(|| Duration::from_secs_f64(d))
-                    .ok_or_else(|| PyValueError::new_err("delay must be a number of seconds >= 0"))
-            })
+            .map(|d| super::client::seconds("delay", d))
             .transpose()?;
         let chosen = [status.is_some(), drop, malformed, hang].iter().filter(|b| **b).count();
         if chosen > 1 {
