@@ -9,3 +9,5 @@ pub mod secret;
 
 #[cfg(test)]
 mod client_tests;
+#[cfg(test)]
+mod fuzz_tests;
