@@ -203,3 +203,12 @@ def test_the_fuzzed_bodies_reach_the_client(fuzz_server, sync_api):
     fuzz_server.reset()
     fuzz_server.fail_next(status=200, body=b'{"id": "%s", "presences": [{"lastKnownPresence": "typing"}]}' % CHAT.encode())
     assert sync_api.get(CHAT).presences[0].last_known_presence == "typing"
+
+
+def test_writes_return_none(api, server):
+    # "The right type" for a write, as the stubs declare it: None (not an empty tuple).
+    assert api.set("online") is None
+    assert api.set("typing", chat_id=CHAT) is None
+    assert api.subscribe(CHAT) is None
+    with api.typing(CHAT) as entered:
+        assert entered is None
