@@ -1,7 +1,8 @@
-"""Other processes for the fault tests: the fake server run on its own
-(`python -m wawp_presence.testing`), a Python child that a test signals, and a forked child.
+"""Deadlines for the fault tests: a call run in a thread that is unstuck if it hangs, the fake
+server run on its own (`python -m wawp_presence.testing`), a Python child that a test signals,
+and a forked child.
 
-Each waits with a deadline and kills what it started when the deadline passes, so a hang fails
+Each waits with a deadline and ends what it started when the deadline passes, so a hang fails
 the test instead of hanging the run.
 """
 
@@ -21,6 +22,30 @@ import warnings
 from typing import Callable
 
 from presence_helpers import API_KEY, INSTANCE_ID, TOKEN
+
+
+def run_with_deadline(call: Callable[[], object], deadline: float, unstick: Callable[[], None]) -> tuple[float, object]:
+    """Runs `call()` in a thread and returns (seconds taken, its result or the exception it
+    raised). A call still running after `deadline` seconds is a hang: `unstick()` ends it (e.g.
+    by stopping the server it waits on) and the test fails."""
+    box: dict = {}
+
+    def target() -> None:
+        started = time.monotonic()
+        try:
+            box["outcome"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            box["outcome"] = exc
+        box["elapsed"] = time.monotonic() - started
+
+    thread = threading.Thread(target=target, name="call-with-deadline", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():
+        unstick()
+        thread.join(10)
+        raise AssertionError(f"the call was still running after {deadline} s: it hung")
+    return box["elapsed"], box["outcome"]
 
 
 class LineReader:
@@ -112,25 +137,41 @@ class FakeServerProcess:
 # Ctrl-C: a child blocked in a sync call, interrupted by the parent.
 
 INTERRUPT_CHILD = r"""
-import sys, threading, time
+import itertools, sys, threading, time
+sys.path.insert(0, sys.argv[2])
 from wawp_presence import PresenceClient
 from wawp_presence.testing import FakeServer
+from raw_servers import RawServer, answer, chat_json, hold_until_closed
 
 CHAT = "447441429009@c.us"
 fault = sys.argv[1]
-server = FakeServer("wawp")
-client = PresenceClient(instance_id=server.instance_id, access_token=server.access_token,
-                        base_url=server.url, timeout=30, max_retries=1)
 if fault == "hang":
-    server.fail_next(hang=True)           # no answer: the call waits on the socket
+    # The first request gets no answer (the server notes when its connection closes); later
+    # ones get a good answer.
+    connections = itertools.count()
+
+    def handler(conn):
+        if next(connections) == 0:
+            hold_until_closed(conn)
+        else:
+            answer(200, chat_json(CHAT))(conn)
+
+    raw = RawServer(handler)
+    client = PresenceClient.waha(raw.url, timeout=30, max_retries=1)
+    count = lambda: len(raw.requests)
 elif fault == "retry-after":
-    server.fail_next(status=429, retry_after=30)   # the call waits 30 s before its retry
+    # The call waits 30 s before its retry.
+    fake = FakeServer("waha")
+    fake.fail_next(status=429, retry_after=30)
+    fake.set_presence(CHAT, "online")
+    client = PresenceClient.waha(fake.url, timeout=30, max_retries=1)
+    count = lambda: len(fake.requests)
 else:
     raise SystemExit("unknown fault " + fault)
 
 def announce():
     # "waiting" once the request has reached the server: the call is blocked in Rust now.
-    while not server.requests:
+    while count() == 0:
         time.sleep(0.01)
     time.sleep(0.2)
     print("waiting", flush=True)
@@ -147,21 +188,27 @@ else:
     print("returned", flush=True)
     raise SystemExit(3)
 
-server.reset()
-server.set_presence(CHAT, "online")
+if fault == "hang":
+    closed = raw.client_closed.wait(5)
+    print("closed %.6f" % raw.closed_at[0] if closed else "closed never", flush=True)
+before = count()
 chat = client.get(CHAT)
-print("after %s %d" % (chat.is_online, len(server.requests)), flush=True)
-server.stop()
+print("after %s %d" % (chat.is_online, count() - before), flush=True)
+if fault == "hang":
+    raw.stop()
 """
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def interrupt_blocking_call(fault: str = "hang", deadline: float = 30.0) -> dict:
-    """Runs a child blocked in `client.get` (on `fault`), sends it SIGINT once it waits, and returns
-    what happened: `delay` (signal sent to KeyboardInterrupt caught, in seconds, measured on the
-    system-wide monotonic clock), `after` (the line of the call made afterwards), `returncode`,
-    and `output` / `stderr` for messages."""
+    """Runs a child blocked in `client.get` (on `fault`: "hang" or "retry-after"), sends it SIGINT
+    once it waits, and returns what happened: `delay` (signal sent to KeyboardInterrupt caught,
+    in seconds, on the system-wide monotonic clock), for "hang" `closed` (signal sent to the
+    server seeing the connection closed, or None), `after` (the line of the call made
+    afterwards with the same client), `returncode`, and `output` / `stderr` for messages."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", INTERRUPT_CHILD, fault],
+        [sys.executable, "-c", INTERRUPT_CHILD, fault, TESTS_DIR],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -176,6 +223,9 @@ def interrupt_blocking_call(fault: str = "hang", deadline: float = 30.0) -> dict
         line = reader.next_line(end)
         if line and line.startswith("interrupted "):
             result["delay"] = float(line.split()[1]) - sent
+            if fault == "hang":
+                closed = reader.wait_for("closed", end).split()[1]
+                result["closed"] = None if closed == "never" else float(closed) - sent
             result["after"] = reader.wait_for("after", end)
         else:
             result["unexpected"] = line

@@ -13,26 +13,28 @@ import time
 import pytest
 
 from presence_helpers import CHAT, HANG_BOUND_SECONDS
+from process_helpers import run_with_deadline
 from raw_servers import FullBacklogListener
 from wawp_presence import AsyncPresenceClient, PresenceClient, RequestTimeout
 
 TWO_WAYS = pytest.mark.parametrize("mode, backend", [("sync", "wawp"), ("async", "waha")], ids=["sync-wawp", "async-waha"])
 
 
-def timed(call):
-    started = time.monotonic()
-    try:
-        call()
-    except Exception as exc:  # noqa: BLE001 - returned for the test to check
-        return time.monotonic() - started, exc
-    return time.monotonic() - started, None
+# A call that has not ended after this is a hang: its server is stopped to end it, and the test
+# fails (rather than the run hanging).
+HUNG_AFTER_SECONDS = 10.0
+
+
+def timed(call, stop):
+    """(seconds taken, the exception raised or the result) of `call()`; `stop()` ends a hang."""
+    return run_with_deadline(call, HUNG_AFTER_SECONDS, stop)
 
 
 @TWO_WAYS
 def test_an_answer_that_never_comes_times_out(make_api, server):
     api = make_api(server, timeout=0.5, max_retries=0)
     server.fail_next(hang=True)
-    elapsed, exc = timed(lambda: api.get(CHAT))
+    elapsed, exc = timed(lambda: api.get(CHAT), server.stop)
     assert isinstance(exc, RequestTimeout), exc
     assert isinstance(exc, TimeoutError)
     assert 0.45 <= elapsed < HANG_BOUND_SECONDS
@@ -45,7 +47,7 @@ def test_every_attempt_is_bounded_so_the_whole_call_is(make_api, server):
     timeout, retries = 0.5, 2
     api = make_api(server, timeout=timeout, max_retries=retries)
     server.fail_next(hang=True, times=10)
-    elapsed, exc = timed(lambda: api.get(CHAT))
+    elapsed, exc = timed(lambda: api.get(CHAT), server.stop)
     assert isinstance(exc, RequestTimeout), exc
     assert len(server.requests) == retries + 1
     assert exc.attempts == retries + 1
@@ -59,7 +61,7 @@ def test_a_late_answer_is_a_timeout_and_an_early_one_is_not(make_api, server):
     server.set_presence(CHAT, "online")
     api = make_api(server, timeout=0.5, max_retries=0)
     server.fail_next(delay=2.0)
-    elapsed, exc = timed(lambda: api.get(CHAT))
+    elapsed, exc = timed(lambda: api.get(CHAT), server.stop)
     assert isinstance(exc, RequestTimeout), exc
     assert elapsed < 1.9  # it did not wait for the late answer
     server.fail_next(delay=0.2)
@@ -74,7 +76,7 @@ def test_connecting_that_hangs_times_out(cls):
         if cls is PresenceClient:
             client = PresenceClient.waha(listener.url, timeout=0.5, max_retries=1)
             try:
-                elapsed, exc = timed(lambda: client.get(CHAT))
+                elapsed, exc = timed(lambda: client.get(CHAT), listener.close)
             finally:
                 client.close()
         else:
@@ -83,7 +85,7 @@ def test_connecting_that_hangs_times_out(cls):
                 async with AsyncPresenceClient.waha(listener.url, timeout=0.5, max_retries=1) as client:
                     await client.get(CHAT)
 
-            elapsed, exc = timed(lambda: asyncio.run(run()))
+            elapsed, exc = timed(lambda: asyncio.run(run()), listener.close)
     # A connect timeout is a timeout (not a TransportError), whichever layer noticed it first.
     assert isinstance(exc, RequestTimeout), f"{type(exc).__name__}: {exc}"
     assert exc.attempts == 2

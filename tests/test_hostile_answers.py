@@ -12,7 +12,8 @@ from datetime import datetime
 
 import pytest
 
-from presence_helpers import CHAT, HANG_BOUND_SECONDS, build_client
+from presence_helpers import CHAT, HANG_BOUND_SECONDS
+from process_helpers import run_with_deadline
 from raw_servers import RawServer, drip, stream_body
 from wawp_presence import (
     APIError,
@@ -239,7 +240,7 @@ def test_a_body_that_trickles_in_times_out(cls, where):
     # One byte every 0.2 s, forever: each read makes progress, but the attempt as a whole has
     # `timeout` seconds.
     with RawServer(drip(interval=0.2, where=where)) as raw:
-        elapsed, exc = run_get(cls, raw.url, timeout=1, max_retries=0)
+        elapsed, exc = run_with_deadline(lambda: run_get(cls, raw.url, timeout=1, max_retries=0)[1], 10, raw.stop)
         assert isinstance(exc, RequestTimeout), exc
         assert 0.9 <= elapsed < HANG_BOUND_SECONDS
         assert raw.errors == []
@@ -299,7 +300,7 @@ def test_fail_next_malformed(api, server):
 def test_fail_next_hang(make_api, server):
     api = make_api(server, timeout=0.5)
     server.fail_next(hang=True)
-    elapsed, exc = timed(lambda: api.get(CHAT))
+    elapsed, exc = run_with_deadline(lambda: api.get(CHAT), 10, server.stop)
     assert isinstance(exc, RequestTimeout), exc
     assert elapsed < HANG_BOUND_SECONDS
 

@@ -31,8 +31,8 @@ async def awaiting(awaitable):
     ids=["waiting-for-an-answer", "waiting-before-a-retry"],
 )
 def test_ctrl_c_stops_a_blocking_call_and_the_client_stays_usable(fault):
-    # In a child process: the child blocks in client.get(...) with timeout=30 against a fake that
-    # never answers (or asks for a 30 s pause before the retry); we send SIGINT once it waits.
+    # In a child process: the child blocks in client.get(...) with timeout=30 against a server
+    # that never answers (or asks for a 30 s pause before the retry); we send SIGINT once it waits.
     result = interrupt_blocking_call(fault)
     context = f"child said {result.get('output')}; stderr: {result.get('stderr', '')[-1500:]}"
     assert not result.get("timed_out"), f"the blocking call ignored Ctrl-C; {context}"
@@ -40,7 +40,11 @@ def test_ctrl_c_stops_a_blocking_call_and_the_client_stays_usable(fault):
     assert result["delay"] < INTERRUPT_BOUND_SECONDS, (
         f"KeyboardInterrupt came {result['delay']:.2f} s after the signal; {context}"
     )
-    # The same client then answers (one request: the aborted one left nothing behind).
+    if fault == "hang":
+        # The request was aborted: its connection closed at once, not when the timeout ran out.
+        assert result["closed"] is not None, f"the interrupted request's connection stayed open; {context}"
+        assert result["closed"] < INTERRUPT_BOUND_SECONDS + 0.5, context
+    # The same client then answers, with one request: the aborted call left nothing behind.
     assert result["after"] == "after True 1", context
     assert result["returncode"] == 0, context
 
