@@ -19,7 +19,7 @@ import pytest
 
 import wawp_presence
 from presence_helpers import CHAT, HANG_BOUND_SECONDS, build_client, start_server
-from process_helpers import FakeServerProcess, interrupt_blocking_call, run_in_fork
+from process_helpers import FakeServerProcess, interrupt_blocking_call, run_in_fork, run_with_deadline
 from raw_servers import RawServer, answer, drip, hold_until_closed, stream_body
 from wawp_presence import AsyncPresenceClient, PresenceClient
 
@@ -87,20 +87,18 @@ def sync_client(server, **options) -> PresenceClient:
     return build_client(PresenceClient, server, **options)
 
 
-def raised(call: Callable[[], object]) -> BaseException:
-    started = time.monotonic()
-    try:
-        call()
-    except BaseException as exc:  # noqa: BLE001 - the scenario's outcome
-        assert time.monotonic() - started < HANG_BOUND_SECONDS * 2, "the call took too long"
-        return exc
-    pytest.fail("the call did not fail")
+def raised(call: Callable[[], object], unstick: Callable[[], None] = lambda: None) -> BaseException:
+    """The exception `call()` raises; `unstick()` ends it if it hangs (and the test fails)."""
+    _, outcome = run_with_deadline(call, HANG_BOUND_SECONDS * 2, unstick)
+    if not isinstance(outcome, BaseException):
+        pytest.fail(f"the call did not fail: it returned {outcome!r}")
+    return outcome
 
 
 def with_client(server, call, **options) -> BaseException:
     client = sync_client(server, **options)
     try:
-        return raised(lambda: call(client))
+        return raised(lambda: call(client), server.stop)
     finally:
         client.close()
 
@@ -131,7 +129,7 @@ def no_answer_within_timeout():
 
 def as_waha(raw: RawServer) -> SimpleNamespace:
     """What build_client needs to aim a WAHA client at a raw server."""
-    return SimpleNamespace(backend="waha", session="default", api_key=None, url=raw.url)
+    return SimpleNamespace(backend="waha", session="default", api_key=None, url=raw.url, stop=raw.stop)
 
 
 def too_many_requests():
@@ -233,6 +231,7 @@ def ctrl_c():
     result = interrupt_blocking_call("hang")
     assert "delay" in result, result
     assert result["delay"] < 0.5, result  # within 0.5 s
+    assert result["closed"] is not None and result["closed"] < 1.0, result  # the request is aborted
     assert result["after"] == "after True 1", result  # the client stays usable
     return [KeyboardInterrupt()]
 
