@@ -192,12 +192,6 @@ def test_any_answer_to_the_async_client(waha_server, async_api, op, status, body
     serve_and_call(waha_server, async_api, op, status, body)
 
 
-@FUZZ
-@given(value=json_values | api_like)
-def test_any_json_value(fuzz_server, sync_api, value):
-    serve_and_call(fuzz_server, sync_api, "get", 200, to_json_bytes(value))
-
-
 def test_the_fuzzed_bodies_reach_the_client(fuzz_server, sync_api):
     # Guards the tests above against a fake that would ignore its scripted body.
     fuzz_server.reset()

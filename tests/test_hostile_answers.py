@@ -40,6 +40,10 @@ def valid_chat_of_size(size: int) -> bytes:
     return head + b"x" * (size - len(head) - len(tail)) + tail
 
 
+# Parsing is the core's, the same for both client kinds and backends; two ways cover the bindings.
+TWO_WAYS = pytest.mark.parametrize("mode, backend", [("sync", "wawp"), ("async", "waha")], ids=["sync-wawp", "async-waha"])
+
+
 def timed(call):
     started = time.monotonic()
     try:
@@ -57,6 +61,7 @@ def test_a_body_just_under_the_cap_is_read(api, server):
     assert api.get(CHAT).id == CHAT
 
 
+@TWO_WAYS
 @pytest.mark.parametrize("status, cls", [(200, ProtocolError), (503, ProtocolError)], ids=["200", "503"])
 def test_a_body_over_8_mib_with_content_length_is_a_protocol_error(api, server, status, cls):
     server.fail_next(status=status, body=valid_chat_of_size(CAP + 1024))
@@ -117,6 +122,7 @@ NESTED = {
 }
 
 
+@TWO_WAYS
 @pytest.mark.parametrize("body", list(NESTED.values()), ids=list(NESTED))
 @pytest.mark.parametrize("op", ["get", "get_all"])
 def test_deeply_nested_json_is_a_protocol_error(api, server, body, op):
@@ -135,6 +141,7 @@ INVALID_UTF8 = {
 }
 
 
+@TWO_WAYS
 @pytest.mark.parametrize("body", list(INVALID_UTF8.values()), ids=list(INVALID_UTF8))
 def test_invalid_utf8_is_a_protocol_error(api, server, body):
     server.fail_next(status=200, body=body)
@@ -199,6 +206,7 @@ GET_CASES = {
 }
 
 
+@TWO_WAYS
 @pytest.mark.parametrize("body, expected", list(GET_CASES.values()), ids=list(GET_CASES))
 def test_wrong_types_in_a_chat(api, server, body, expected):
     server.fail_next(status=200, body=json.dumps(body))
@@ -221,6 +229,7 @@ GET_ALL_CASES = {
 }
 
 
+@TWO_WAYS
 @pytest.mark.parametrize("body, expected", list(GET_ALL_CASES.values()), ids=list(GET_ALL_CASES))
 def test_wrong_types_in_a_list(api, server, body, expected):
     server.fail_next(status=200, body=json.dumps(body))
@@ -234,8 +243,9 @@ def test_wrong_types_in_a_list(api, server, body, expected):
 # ============================================================================== slow bodies
 
 
-@pytest.mark.parametrize("where", ["body", "head"])
-@pytest.mark.parametrize("cls", [PresenceClient, AsyncPresenceClient], ids=["sync", "async"])
+@pytest.mark.parametrize(
+    "cls, where", [(PresenceClient, "body"), (AsyncPresenceClient, "head")], ids=["sync-body", "async-head"]
+)
 def test_a_body_that_trickles_in_times_out(cls, where):
     # One byte every 0.2 s, forever: each read makes progress, but the attempt as a whole has
     # `timeout` seconds.
@@ -269,6 +279,7 @@ def test_fail_next_status_of_no_known_kind(api, server):
     assert caught.value.body == "short and stout"
 
 
+@TWO_WAYS
 def test_fail_next_delay(api, server):
     server.set_presence(CHAT, "recording")
     server.fail_next(delay=0.3)
@@ -297,6 +308,7 @@ def test_fail_next_malformed(api, server):
     assert caught.value.body.lstrip().lower().startswith("<!doctype html")
 
 
+@TWO_WAYS
 def test_fail_next_hang(make_api, server):
     api = make_api(server, timeout=0.5)
     server.fail_next(hang=True)

@@ -41,6 +41,9 @@ from wawp_presence.testing import FakeServer
 
 LOGGER = "wawp_presence"
 
+# Both client kinds and both backends in two runs, for the slower checks of exceptions.
+TWO_WAYS = pytest.mark.parametrize("mode, backend", [("sync", "wawp"), ("async", "waha")], ids=["sync-wawp", "async-waha"])
+
 
 def package_records(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == LOGGER or r.name.startswith(LOGGER + ".")]
@@ -224,6 +227,7 @@ def caught_failures(api, server) -> list[BaseException]:
     return caught
 
 
+@TWO_WAYS
 def test_no_exception_attribute_holds_a_secret(make_api, server):
     api = make_api(server, max_retries=0, timeout=0.5)
     caught = caught_failures(api, server)
@@ -232,6 +236,7 @@ def test_no_exception_attribute_holds_a_secret(make_api, server):
         assert_no_secret(all_texts(exc))
 
 
+@TWO_WAYS
 def test_a_retried_failure_holds_no_secret(make_api, server):
     api = make_api(server, max_retries=1)
     server.fail_next(status=503, body=f"nope {secret_of(server)}", times=2)

@@ -73,7 +73,7 @@ def gets(server) -> int:
 
 @pytest.mark.parametrize(
     "status, mode, backend",
-    [(429, "sync", "wawp"), (500, "async", "waha"), (502, "sync", "waha"), (503, "async", "wawp"), (504, "sync", "wawp")],
+    [(429, "sync", "wawp"), (500, "async", "waha"), (503, "sync", "waha")],
 )
 def test_429_and_5xx_are_retried(make_api, server, status):
     api = make_api(server, max_retries=1)
@@ -85,8 +85,7 @@ def test_429_and_5xx_are_retried(make_api, server, status):
     assert caught.value.status_code == status
 
 
-@TWO_WAYS
-@pytest.mark.parametrize("max_retries", [0, 2])
+@pytest.mark.parametrize("max_retries, mode, backend", [(0, "async", "waha"), (2, "sync", "wawp")])
 def test_max_retries_is_the_number_of_extra_requests(make_api, server, max_retries):
     api = make_api(server, max_retries=max_retries)
     server.fail_next(status=503, times=10)
@@ -96,7 +95,7 @@ def test_max_retries_is_the_number_of_extra_requests(make_api, server, max_retri
     attempts_said(caught.value, max_retries + 1)
 
 
-@TWO_WAYS
+@pytest.mark.parametrize("mode, backend", [("async", "waha")])
 def test_a_retry_that_succeeds_returns_the_answer(make_api, server):
     api = make_api(server, max_retries=2)
     server.set_presence(CHAT, "online")
@@ -126,16 +125,16 @@ def test_dropped_connections_are_retried(make_api, server):
 def test_refused_connections_are_retried(make_api, backend):
     with start_server(backend) as gone:
         pass  # stopped: its port now refuses connections
-    api = make_api(gone, max_retries=2)
+    api = make_api(gone, max_retries=1)
     started = time.monotonic()
     with pytest.raises(TransportError) as caught:
         api.get(CHAT)
     # Nothing counts requests on a closed port; the error does, and the backoff took its time.
-    attempts_said(caught.value, 3)
-    assert time.monotonic() - started >= 0.7
+    attempts_said(caught.value, 2)
+    assert time.monotonic() - started >= 0.22
 
 
-@TWO_WAYS
+@pytest.mark.parametrize("mode, backend", [("async", "waha")])  # sync: test_deadlines.py
 def test_timeouts_are_retried(make_api, server):
     api = make_api(server, max_retries=1, timeout=0.3)
     server.fail_next(hang=True, times=10)
@@ -209,29 +208,29 @@ def test_backoff_grows_exponentially():
 
 
 def test_retry_after_in_seconds_is_honoured():
-    # Backoff alone would retry within 0.5 s; the server asks for 2 s.
-    with RawServer(answer(429, b'{"message": "slow down"}', {"Retry-After": "2"})) as raw:
+    # Backoff alone would retry within 0.5 s; the server asks for 1.2 s.
+    with RawServer(answer(429, b'{"message": "slow down"}', {"Retry-After": "1.2"})) as raw:
         elapsed, exc = timed_failure("sync", raw.url, max_retries=1)
         arrivals = list(raw.arrivals)
     assert isinstance(exc, RateLimitError)
-    assert exc.retry_after == pytest.approx(2.0)
+    assert exc.retry_after == pytest.approx(1.2)  # the final error keeps what the server said
     attempts_said(exc, 2)
     assert len(arrivals) == 2
-    assert arrivals[1] - arrivals[0] >= 1.9
+    assert arrivals[1] - arrivals[0] >= 1.15
     assert elapsed < 10
 
 
 def test_retry_after_as_an_http_date_is_honoured():
-    # A date 3 s ahead, which HTTP writes to the second: a wait of 2 to 3 s.
-    when = email.utils.formatdate(time.time() + 3, usegmt=True)
+    # A date 2 s ahead, which HTTP writes to the second: a wait of 1 to 2 s (backoff: < 0.5 s).
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
     with RawServer(answer(503, b"down", {"Retry-After": when})) as raw:
         elapsed, exc = timed_failure("async", raw.url, max_retries=1)
         arrivals = list(raw.arrivals)
     assert isinstance(exc, ServerError)
     assert len(arrivals) == 2
-    assert arrivals[1] - arrivals[0] >= 1.5, f"retried {arrivals[1] - arrivals[0]:.2f} s after, Retry-After: {when}"
+    assert arrivals[1] - arrivals[0] >= 0.9, f"retried {arrivals[1] - arrivals[0]:.2f} s after, Retry-After: {when}"
     assert elapsed < 10
-    assert 0 <= exc.retry_after <= 3
+    assert 0 <= exc.retry_after <= 2
 
 
 @pytest.mark.parametrize("mode", ["async"])
@@ -253,7 +252,7 @@ async def test_a_huge_retry_after_never_crashes_the_call(make_server):
     async with AsyncPresenceClient.waha(server.url, api_key=server.api_key, max_retries=1) as client:
         server.fail_next(status=429, retry_after="1e300", times=2)
         try:
-            await asyncio.wait_for(client.get(CHAT), 1.5)
+            await asyncio.wait_for(client.get(CHAT), 1.0)
         except (asyncio.TimeoutError, RateLimitError):
             pass
 
@@ -280,19 +279,6 @@ def timed_failure(mode_: str, url: str, **options):
         except Exception as exc:  # noqa: BLE001
             return time.monotonic() - started, exc
     pytest.fail("the call did not fail")
-
-
-@pytest.mark.parametrize("mode", ["sync"])
-def test_rate_limit_error_keeps_retry_after(make_api, make_server):
-    server = make_server("wawp")
-    api = make_api(server, max_retries=1)
-    server.fail_next(status=429, retry_after=1, times=2)
-    started = time.monotonic()
-    with pytest.raises(RateLimitError) as caught:
-        api.get(CHAT)
-    assert time.monotonic() - started >= 0.95
-    assert caught.value.retry_after == pytest.approx(1.0)
-    attempts_said(caught.value, 2)
 
 
 # ============================================================================== rate_limit
@@ -345,17 +331,18 @@ def test_rate_limit_paces_calls_from_several_threads(make_server, rate_limit):
 
 @pytest.mark.parametrize("rate_limit", [5.0, None], ids=["rate_limit=5", "unlimited"])
 async def test_rate_limit_paces_gathered_tasks(make_server, rate_limit):
+    # 6 tasks at once, 5 per second: 5 steps of 0.2 s.
     server = make_server("wawp")
-    chats = [f"4477009{n:05d}@c.us" for n in range(PACED_CALLS)]
+    chats = [f"4477009{n:05d}@c.us" for n in range(6)]
     async with build_client(AsyncPresenceClient, server, max_retries=0, rate_limit=rate_limit) as client:
         started = time.monotonic()
         await asyncio.gather(*(client.get(chat) for chat in chats))
         elapsed = time.monotonic() - started
-    assert gets(server) == PACED_CALLS
+    assert gets(server) == 6
     if rate_limit:
-        assert elapsed >= PACED_FLOOR
+        assert elapsed >= 0.9
     else:
-        assert elapsed < PACED_FLOOR
+        assert elapsed < 0.9
 
 
 def test_rate_limit_is_client_wide_not_per_operation(make_server):
