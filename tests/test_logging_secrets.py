@@ -151,7 +151,8 @@ def test_no_record_holds_a_secret_whatever_fails(make_api, server, caplog):
         api.get(CHAT)
         failing_calls(api, server)
     records = package_records(caplog)
-    assert len(records) >= 7, [r.getMessage() for r in records]  # each request shows
+    # Not a vacuous check: the calls were logged (at least those that got an answer).
+    assert len(records) >= 5, [r.getMessage() for r in records]
     assert_no_secret_in_records(records)
     # And nothing else that was logged anywhere during the calls holds one either.
     assert_no_secret_in_records(caplog.records)
