@@ -8,7 +8,6 @@ slow.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
