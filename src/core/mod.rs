@@ -12,3 +12,5 @@ pub mod webhook;
 mod client_tests;
 #[cfg(test)]
 mod webhook_tests;
+#[cfg(test)]
+mod fuzz_tests;
