@@ -17,11 +17,13 @@ if _TESTS_DIR not in sys.path:
 import pytest  # noqa: E402
 
 from presence_helpers import (  # noqa: E402
+    API_KEY,
     BACKENDS,
     MODES,
     CountingServer,
     build_client,
     make_driver,
+    TOKEN,
     start_server,
 )
 from wawp_presence import PresenceClient  # noqa: E402
@@ -82,6 +84,18 @@ def make_api(mode):
     yield factory_of
     for driver in reversed(drivers):
         driver.shutdown()
+
+
+@pytest.fixture
+def wrong_secret_api(make_api, make_server, backend):
+    """A client of the current kind whose secret (TOKEN / API_KEY) the server refuses with 401."""
+    if backend == "wawp":
+        server = make_server("wawp", access_token="server-side-token")
+        return make_api(
+            factory=lambda cls: cls(instance_id=server.instance_id, access_token=TOKEN, base_url=server.url, max_retries=0)
+        )
+    server = make_server("waha", api_key="server-side-key")
+    return make_api(factory=lambda cls: cls.waha(server.url, api_key=API_KEY, max_retries=0))
 
 
 @pytest.fixture

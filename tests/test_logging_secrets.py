@@ -16,7 +16,6 @@ from urllib.parse import unquote
 import pytest
 
 from presence_helpers import (
-    API_KEY,
     CHAT,
     SECRETS,
     TOKEN,
@@ -159,17 +158,11 @@ def test_no_record_holds_a_secret_whatever_fails(make_api, server, caplog):
     assert_no_secret(caplog.text)
 
 
-def test_a_wrong_secret_sent_is_not_logged(make_api, make_server, backend, caplog):
+def test_a_wrong_secret_sent_is_not_logged(wrong_secret_api, caplog):
     # The client's own (wrong) secret, refused with 401, is in no record.
     with caplog.at_level(logging.DEBUG, logger=LOGGER):
-        if backend == "wawp":
-            server = make_server("wawp", access_token="server-side-token")
-            api = make_api(factory=lambda cls: cls(instance_id=server.instance_id, access_token=TOKEN, base_url=server.url, max_retries=0))
-        else:
-            server = make_server("waha", api_key="server-side-key")
-            api = make_api(factory=lambda cls: cls.waha(server.url, api_key=API_KEY, max_retries=0))
         with pytest.raises(AuthenticationError):
-            api.get(CHAT)
+            wrong_secret_api.get(CHAT)
     records = package_records(caplog)
     assert records, "nothing was logged"
     assert_no_secret_in_records(records)
