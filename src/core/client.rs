@@ -417,10 +417,7 @@ impl Client {
             let what = err.status.map_or_else(|| err.message.clone(), |s| s.to_string());
             if err.kind.is_retryable() {
                 if let Some(delay) = backoff.next() {
-                    // Capped before converting: a server's huge Retry-After must not overflow.
-                    let pause = err.retry_after.map_or(delay, |s| {
-                        Duration::try_from_secs_f64(s.min(MAX_RETRY_AFTER.as_secs_f64())).unwrap_or(MAX_RETRY_AFTER)
-                    });
+                    let pause = retry_pause(err.retry_after, delay);
                     log::debug!(
                         target: "wawp_presence",
                         "{method} {shown_url} -> {what} in {took} ms; retrying in {:.2} s (attempt {attempts} of {tries})",
@@ -589,6 +586,15 @@ fn too_large(status: u16) -> Error {
     e
 }
 
+/// How long to wait before the next attempt: what the server asked for (capped at
+/// `MAX_RETRY_AFTER`, and before converting, so a huge value cannot overflow), else the backoff.
+pub fn retry_pause(retry_after: Option<f64>, backoff: Duration) -> Duration {
+    match retry_after {
+        Some(secs) => Duration::try_from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())).unwrap_or(MAX_RETRY_AFTER),
+        None => backoff,
+    }
+}
+
 /// `Retry-After` in seconds, from either of its forms: a number of seconds or an HTTP date.
 pub fn parse_retry_after(value: &http::HeaderValue) -> Option<f64> {
     let text = value.to_str().ok()?.trim();
@@ -635,6 +641,17 @@ mod tests {
         let cfg = ClientConfig { api_key: Some(Secret::new("key-SECRET")), ..ClientConfig::wawp("i", "tok-SECRET") };
         let text = format!("{cfg:?}");
         assert!(!text.contains("SECRET"), "{text}");
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_a_minute() {
+        let backoff = Duration::from_millis(250);
+        assert_eq!(retry_pause(None, backoff), backoff);
+        assert_eq!(retry_pause(Some(3.0), backoff), Duration::from_secs(3));
+        assert_eq!(retry_pause(Some(0.0), backoff), Duration::ZERO);
+        assert_eq!(retry_pause(Some(120.0), backoff), MAX_RETRY_AFTER);
+        assert_eq!(retry_pause(Some(1e300), backoff), MAX_RETRY_AFTER);
+        assert_eq!(MAX_RETRY_AFTER, Duration::from_secs(60));
     }
 
     #[test]
