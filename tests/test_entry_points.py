@@ -55,3 +55,35 @@ def test_fake_server_runs_standalone():
         proc.terminate()
         proc.wait(timeout=10)
     assert "k-123" not in first
+
+
+EXIT_RIGHT_AFTER_ASYNC = r"""
+import asyncio, threading
+from wawp_presence import AsyncPresenceClient
+from wawp_presence.testing import FakeServer
+
+def spin():  # contends for the GIL, as a busy application does
+    while True:
+        sum(range(1000))
+
+threading.Thread(target=spin, daemon=True).start()
+server = FakeServer()
+server.set_presence("447441429009@c.us", "online")
+
+async def main():
+    client = AsyncPresenceClient(server.instance_id, server.access_token, base_url=server.url)
+    await asyncio.gather(*(client.get("447441429009@c.us") for _ in range(20)))
+
+asyncio.run(main())
+print("done", flush=True)
+"""
+
+
+def test_the_interpreter_exits_cleanly_right_after_async_calls():
+    # The runtime threads complete awaitables from inside Python; one still inside while the
+    # interpreter finalizes would crash the process at exit. Each run ends straight after its
+    # last awaited call, with another thread contending for the GIL.
+    for _ in range(12):
+        done = subprocess.run([sys.executable, "-c", EXIT_RIGHT_AFTER_ASYNC], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout == "done\n", done.stderr[-2000:]
+        assert "Fatal Python error" not in done.stderr

@@ -8,13 +8,16 @@
 
 from __future__ import annotations
 
-from . import _errors
+import atexit
+
+from . import _errors, _native
 from ._errors import *  # noqa: F403 - the exception classes, listed in _errors.__all__
 from ._state import PresenceState
 from ._native import (
     AsyncPresenceClient,
     ChatPresence,
     ParticipantPresence,
+    PresenceChange,
     PresenceClient,
     PresenceEvent,
     __version__,
@@ -22,12 +25,17 @@ from ._native import (
     verify_signature,
 )
 
+# Before the interpreter finalizes, let the I/O threads finish any work inside Python and keep
+# them out afterwards: a thread entering Python during finalization crashes the process.
+atexit.register(_native._at_exit)
+
 __all__ = [
     "PresenceClient",
     "AsyncPresenceClient",
     "PresenceState",
     "ChatPresence",
     "ParticipantPresence",
+    "PresenceChange",
     "PresenceEvent",
     "parse_event",
     "verify_signature",

@@ -1,4 +1,4 @@
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
@@ -146,6 +146,43 @@ def verify_signature(
     than ``"sha512"`` or ``"sha256"``, or an empty ``secret``, raises ``ValueError``.
     """
 
+class PresenceChange:
+    """One participant's state or last-seen time changing, as ``watch()`` saw it."""
+
+    __match_args__: ClassVar[tuple[str, str, str, str, str, str]]
+    def __init__(
+        self,
+        chat_id: str,
+        participant: str,
+        previous: PresenceState | str | None,
+        current: PresenceState | str,
+        last_seen: datetime | float | None,
+        observed_at: datetime,
+    ) -> None: ...
+    @property
+    def chat_id(self) -> str: ...
+    @property
+    def participant(self) -> str: ...
+    @property
+    def previous(self) -> PresenceState | None:
+        """None the first time the participant is seen."""
+    @property
+    def current(self) -> PresenceState: ...
+    @property
+    def last_seen(self) -> datetime | None: ...
+    @property
+    def observed_at(self) -> datetime: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Watch:
+    """What ``watch()`` returns: iterate it (``for``, or ``async for`` on the async client)."""
+    def __iter__(self) -> Iterator[PresenceChange]: ...
+    def __next__(self) -> PresenceChange: ...
+    def __aiter__(self) -> AsyncIterator[PresenceChange]: ...
+    def __anext__(self) -> Awaitable[PresenceChange]: ...
+
 class Typing:
     """What ``client.typing(chat_id)`` returns: "typing" on enter, "paused" on exit."""
     @property
@@ -217,6 +254,9 @@ class PresenceClient:
         return_exceptions: bool = False,
         wait: float = 0.0,
     ) -> list[ChatPresence] | list[ChatPresence | WawpError]: ...
+    def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = 300.0) -> Watch:
+        """``for change in client.watch(ids): ...`` -- subscribes, then polls every ``interval``
+        seconds and yields a PresenceChange per participant whose state or last-seen changed."""
     def typing(self, chat_id: str, *, refresh: float | None = 8.0) -> Typing:
         """``with client.typing(chat_id): ...`` shows typing while the body runs, re-sent every
         ``refresh`` seconds (None: once) since WhatsApp clears it by itself."""
@@ -284,6 +324,10 @@ class AsyncPresenceClient:
         return_exceptions: bool = False,
         wait: float = 0.0,
     ) -> Awaitable[list[ChatPresence] | list[ChatPresence | WawpError]]: ...
+    def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = 300.0) -> Watch:
+        """``async for change in aclient.watch(ids): ...`` -- subscribes, then polls every
+        ``interval`` seconds and yields a PresenceChange per participant whose state or
+        last-seen changed."""
     def typing(self, chat_id: str, *, refresh: float | None = 8.0) -> Typing:
         """``async with aclient.typing(chat_id): ...`` shows typing while the body runs, re-sent
         every ``refresh`` seconds (None: once) since WhatsApp clears it by itself."""
@@ -301,6 +345,7 @@ __all__ = [
     "PresenceState",
     "ChatPresence",
     "ParticipantPresence",
+    "PresenceChange",
     "PresenceEvent",
     "parse_event",
     "verify_signature",

@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 pub mod routes;
 pub mod secret;
+pub mod watch;
 pub mod webhook;
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ use pyo3::IntoPyObjectExt;
 
 use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
-use super::runtime::{awaitable, block_on};
+use super::runtime::{awaitable, block_on, error_from_runtime, with_python};
+use super::watch::Watch;
+use crate::core::watch::{Watcher, RESUBSCRIBE_EVERY};
 use crate::core::chat_id;
 use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
@@ -129,7 +131,7 @@ impl ClientBase {
     {
         if self.is_async {
             awaitable(py, async move {
-                fut.await.map_err(|e| Python::attach(|py| to_pyerr(py, e)))
+                fut.await.map_err(error_from_runtime)
             })
         } else {
             block_on(py, fut)?.py_result(py)?.into_bound_py_any(py)
@@ -237,6 +239,18 @@ impl ClientBase {
             let results = client.get_many(&ids, concurrency, wait, !return_exceptions).await?;
             Ok(ManyResults(results))
         })
+    }
+
+    /// Subscribes to the chats, then polls every `interval` seconds and yields a
+    /// `PresenceChange` for each participant whose state or last-seen time changed (the first
+    /// sight of each counts, with `previous=None`); subscriptions are renewed every
+    /// `resubscribe` seconds. Runs until the loop is left.
+    #[pyo3(signature = (chat_ids, *, interval=5.0, resubscribe=RESUBSCRIBE_EVERY.as_secs_f64()))]
+    fn watch(&self, py: Python<'_>, chat_ids: &Bound<'_, PyAny>, interval: f64, resubscribe: f64) -> PyResult<Watch> {
+        let ids = self::chat_ids(chat_ids)?;
+        let watcher = Watcher::new(self.client(), &ids, seconds("interval", interval)?, seconds("resubscribe", resubscribe)?)
+            .py_result(py)?;
+        Ok(Watch::new(watcher, self.is_async))
     }
 
     /// A context manager showing "typing..." in a chat while its body runs, re-sent every
@@ -559,7 +573,7 @@ impl Typing {
             start_and_keep_typing(client, chat, refresh, refresher)
                 .await
                 .map(|()| Nothing)
-                .map_err(|e| Python::attach(|py| to_pyerr(py, e)))
+                .map_err(error_from_runtime)
         })
     }
 
@@ -576,11 +590,13 @@ impl Typing {
         let body_exc: Option<Py<PyAny>> = exc_value.filter(|e| !e.is_none()).map(|e| e.clone().unbind());
         awaitable(slf.py(), async move {
             let stopped = client.stop_typing(&chat).await;
-            Python::attach(|py| match (stopped, body_exc) {
+            match (stopped, body_exc) {
                 (Ok(()), _) => Ok(false),
-                (Err(e), Some(body_exc)) => note_failed_stop(py, body_exc.bind(py), &chat, e).map(|_| false),
-                (Err(e), None) => Err(to_pyerr(py, e)),
-            })
+                (Err(e), Some(body_exc)) => {
+                    with_python(|py| note_failed_stop(py, body_exc.bind(py), &chat, e).map(|_| false)).unwrap_or(Ok(false))
+                }
+                (Err(e), None) => Err(error_from_runtime(e)),
+            }
         })
     }
 

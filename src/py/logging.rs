@@ -30,8 +30,8 @@ impl Log for PythonLogger {
         }
         let level = python_level(record.level());
         let message = record.args().to_string();
-        // try_attach: records emitted while the interpreter shuts down are dropped, not a crash.
-        let _ = Python::try_attach(|py| -> PyResult<()> {
+        // Records emitted while the interpreter shuts down are dropped, not a crash.
+        let _ = super::runtime::with_python(|py| -> PyResult<()> {
             logger(py)?.call_method1("log", (level, message))?;
             Ok(())
         });

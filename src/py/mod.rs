@@ -6,6 +6,7 @@ pub mod fake;
 pub mod logging;
 pub mod models;
 pub mod runtime;
+pub mod watch;
 pub mod webhook;
 
 use pyo3::prelude::*;
@@ -15,7 +16,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     models::register(m)?;
     client::register(m)?;
     fake::register(m)?;
+    watch::register(m)?;
     webhook::register(m)?;
+    m.add_function(pyo3::wrap_pyfunction!(runtime::_at_exit, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -111,6 +111,59 @@ where
     pyo3_async_runtimes::generic::future_into_py::<SharedRuntime, F, T>(py, fut)
 }
 
+/// Work on runtime threads that may touch Python and has not finished: completing an awaitable,
+/// building an exception, emitting a log record.
+static TOUCHING_PYTHON: AtomicUsize = AtomicUsize::new(0);
+/// Set when the interpreter is about to shut down; from then on, runtime threads leave Python
+/// alone. A thread inside Python while the interpreter finalizes crashes the process.
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// Counts one piece of Python-touching work for as long as it lives.
+struct Touching;
+
+impl Touching {
+    /// None once shutdown has begun. The count goes up before the flag is read (both SeqCst),
+    /// so `at_exit` either sees this work and waits for it, or this work sees the flag.
+    fn begin() -> Option<Touching> {
+        TOUCHING_PYTHON.fetch_add(1, Ordering::SeqCst);
+        let guard = Touching;
+        (!SHUTTING_DOWN.load(Ordering::SeqCst)).then_some(guard)
+    }
+}
+
+impl Drop for Touching {
+    fn drop(&mut self) {
+        TOUCHING_PYTHON.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs `f` attached to Python from a runtime thread, unless the interpreter is shutting down.
+pub fn with_python<R>(f: impl FnOnce(Python<'_>) -> R) -> Option<R> {
+    let _guard = Touching::begin()?;
+    Python::try_attach(f)
+}
+
+/// Builds a Python exception on a runtime thread; during shutdown, a plain RuntimeError (which
+/// needs no interpreter to create).
+pub fn error_from_runtime(e: crate::core::error::Error) -> PyErr {
+    let text = e.to_string();
+    with_python(|py| super::errors::to_pyerr(py, e)).unwrap_or_else(|| PyRuntimeError::new_err(text))
+}
+
+/// Registered with `atexit`: stops runtime threads from entering Python and waits (with the GIL
+/// released, at most `timeout` seconds) for those already in to finish.
+#[pyfunction]
+#[pyo3(signature = (timeout=2.0))]
+pub fn _at_exit(py: Python<'_>, timeout: f64) {
+    SHUTTING_DOWN.store(true, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::try_from_secs_f64(timeout).unwrap_or(Duration::from_secs(2));
+    py.detach(|| {
+        while TOUCHING_PYTHON.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
+
 /// pyo3-async-runtimes' view of the shared runtime.
 struct SharedRuntime;
 
@@ -139,12 +192,20 @@ impl BridgeRuntime for SharedRuntime {
         }
     }
 
+    /// The bridge completes awaitables from here, attached to Python: counted, and skipped
+    /// once shutdown has begun (the awaitable's loop is gone by then anyway).
     fn spawn_blocking<F>(f: F) -> Self::JoinHandle
     where
         F: FnOnce() + Send + 'static,
     {
+        let Some(guard) = Touching::begin() else { return Box::pin(async { Ok(()) }) };
         match spawn_handle() {
-            Some(rt) => Box::pin(rt.spawn_blocking(f)),
+            Some(rt) => Box::pin(rt.spawn_blocking(move || {
+                let _guard = guard;
+                if !SHUTTING_DOWN.load(Ordering::SeqCst) {
+                    f();
+                }
+            })),
             None => Box::pin(async { Ok(()) }),
         }
     }

@@ -1,0 +1,149 @@
+//! Watching chats for presence changes: subscribe, poll, and report each participant whose
+//! state or last-seen time changed since the last look.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::future::try_join_all;
+
+use super::chat_id;
+use super::client::Client;
+use super::error::{Error, Result};
+use super::model::PresenceState;
+
+/// Subscriptions are lost when the WhatsApp session reconnects; a watcher renews them this often.
+pub const RESUBSCRIBE_EVERY: Duration = Duration::from_secs(300);
+/// Lookups in flight at once while polling.
+const POLL_CONCURRENCY: usize = 8;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PresenceChange {
+    pub chat_id: String,
+    pub participant: String,
+    /// None the first time the participant is seen.
+    pub previous: Option<PresenceState>,
+    pub current: PresenceState,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub observed_at: DateTime<Utc>,
+}
+
+pub struct Watcher {
+    client: Arc<Client>,
+    ids: Vec<String>,
+    interval: Duration,
+    resubscribe: Duration,
+    seen: HashMap<(String, String), (PresenceState, Option<DateTime<Utc>>)>,
+    pending: VecDeque<PresenceChange>,
+    subscribed_at: Option<Instant>,
+    polled: bool,
+}
+
+impl Watcher {
+    /// Checks the ids and the pace now, so a bad argument fails before anything is sent.
+    pub fn new(client: Arc<Client>, chat_ids: &[String], interval: Duration, resubscribe: Duration) -> Result<Self> {
+        if chat_ids.is_empty() {
+            return Err(Error::invalid_argument("watch needs at least one chat id"));
+        }
+        if interval.is_zero() || resubscribe.is_zero() {
+            return Err(Error::invalid_argument("interval and resubscribe must be more than 0 seconds"));
+        }
+        let mut ids: Vec<String> = chat_ids.iter().map(|c| chat_id::normalize(c)).collect::<Result<_>>()?;
+        let mut unique = std::collections::HashSet::new();
+        ids.retain(|id| unique.insert(id.clone()));
+        Ok(Watcher {
+            client,
+            ids,
+            interval,
+            resubscribe,
+            seen: HashMap::new(),
+            pending: VecDeque::new(),
+            subscribed_at: None,
+            polled: false,
+        })
+    }
+
+    /// The next change; waits (polling every `interval`) until there is one. Errors that
+    /// survive the client's retries end the call; the watcher can be asked again after one.
+    pub async fn next(&mut self) -> Result<PresenceChange> {
+        loop {
+            if let Some(change) = self.pending.pop_front() {
+                return Ok(change);
+            }
+            if self.polled {
+                tokio::time::sleep(self.interval).await;
+            }
+            self.poll().await?;
+        }
+    }
+
+    async fn poll(&mut self) -> Result<()> {
+        if self.subscribed_at.is_none_or(|at| at.elapsed() >= self.resubscribe) {
+            try_join_all(self.ids.iter().map(|id| self.client.subscribe(id))).await?;
+            self.subscribed_at = Some(Instant::now());
+        }
+        let chats = self.client.get_many(&self.ids, POLL_CONCURRENCY, Duration::ZERO, true).await?;
+        self.polled = true;
+        let observed_at = Utc::now();
+        for chat in chats.into_iter().flatten() {
+            for p in chat.presences {
+                let key = (chat.id.clone(), p.participant.clone());
+                let now = (p.state, p.last_seen);
+                let previous = self.seen.insert(key, now);
+                if previous != Some(now) {
+                    self.pending.push_back(PresenceChange {
+                        chat_id: chat.id.clone(),
+                        participant: p.participant,
+                        previous: previous.map(|(state, _)| state),
+                        current: p.state,
+                        last_seen: p.last_seen,
+                        observed_at,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::client::ClientConfig;
+    use crate::fake::{FakeConfig, FakeServer};
+
+    #[tokio::test]
+    async fn reports_first_sight_then_only_changes() {
+        let server = FakeServer::start(FakeConfig::default()).await.unwrap();
+        let client = Arc::new(
+            Client::new(ClientConfig {
+                base_url: server.url(),
+                ..ClientConfig::wawp(server.config().instance_id.clone(), server.config().access_token.clone())
+            })
+            .unwrap(),
+        );
+        let (a, b) = ("447441429009@c.us".to_owned(), "447700900123@c.us".to_owned());
+        server.set_presence(&a, "online", None, None, 0);
+        server.set_presence(&b, "offline", Some(1_700_000_000.into()), None, 0);
+        let mut w = Watcher::new(client, &[a.clone(), b.clone()], Duration::from_millis(20), RESUBSCRIBE_EVERY).unwrap();
+        let first = [w.next().await.unwrap(), w.next().await.unwrap()];
+        assert_eq!(first.iter().map(|c| (c.chat_id.as_str(), c.previous, c.current)).collect::<Vec<_>>(), [
+            (a.as_str(), None, PresenceState::Online),
+            (b.as_str(), None, PresenceState::Offline),
+        ]);
+        assert_eq!(server.subscriptions(), [a.clone(), b.clone()]);
+        server.set_presence(&a, "unavailable", Some(1_700_000_100.into()), None, 0);
+        let change = tokio::time::timeout(Duration::from_secs(5), w.next()).await.unwrap().unwrap();
+        assert_eq!((change.chat_id, change.previous, change.current), (a, Some(PresenceState::Online), PresenceState::Offline));
+        assert_eq!(change.last_seen.unwrap().timestamp(), 1_700_000_100);
+    }
+
+    #[test]
+    fn bad_arguments_fail_before_anything_is_sent() {
+        let client = Arc::new(Client::new(ClientConfig::wawp("i", "t")).unwrap());
+        assert!(Watcher::new(Arc::clone(&client), &[], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err());
+        assert!(Watcher::new(Arc::clone(&client), &["garbage".into()], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err());
+        assert!(Watcher::new(client, &["447441429009@c.us".into()], Duration::ZERO, RESUBSCRIBE_EVERY).is_err());
+    }
+}
