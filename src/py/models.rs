@@ -10,7 +10,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use crate::core::model::{self, ChatPresence, ParticipantPresence, PresenceState};
 
 static STATE_MEMBERS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
-pub(crate) static DATETIME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DATETIME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// The Python `PresenceState` member for a state (the enum is defined in Python).
 pub fn state_object(py: Python<'_>, state: PresenceState) -> PyResult<Bound<'_, PyAny>> {
@@ -34,27 +34,34 @@ pub fn extract_state(obj: &Bound<'_, PyAny>) -> PyResult<PresenceState> {
     })
 }
 
+/// An aware `datetime` (any zone) as the same instant in UTC; `Ok(None)` when `obj` is not a
+/// datetime at all, so callers decide what else they accept. A naive datetime is a ValueError
+/// naming `what`.
+pub fn extract_aware_datetime(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<DateTime<Utc>>> {
+    let py = obj.py();
+    if !obj.is_instance(DATETIME_TYPE.import(py, "datetime", "datetime")?)? {
+        return Ok(None);
+    }
+    if obj.call_method0("utcoffset")?.is_none() {
+        return Err(PyValueError::new_err(format!(
+            "{what} must be timezone-aware, e.g. datetime(..., tzinfo=timezone.utc)"
+        )));
+    }
+    let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+    obj.call_method1("astimezone", (utc,))?.extract().map(Some)
+}
+
 /// `last_seen` from Python: an aware datetime, Unix seconds (or milliseconds), or None.
 pub fn extract_last_seen(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Utc>>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
-    let py = obj.py();
-    let datetime = DATETIME_TYPE.import(py, "datetime", "datetime")?;
-    let seconds: f64 = if obj.is_instance(datetime)? {
-        if obj.getattr("tzinfo")?.is_none() || obj.call_method0("utcoffset")?.is_none() {
-            return Err(PyValueError::new_err(
-                "last_seen must be timezone-aware, e.g. datetime(..., tzinfo=timezone.utc)",
-            ));
-        }
-        let ts: f64 = obj.call_method0("timestamp")?.extract()?;
-        // A datetime's timestamp is always seconds, so skip the milliseconds rule.
-        return DateTime::from_timestamp_micros((ts * 1e6).round() as i64)
-            .map(Some)
-            .ok_or_else(|| PyValueError::new_err("last_seen is out of range"));
-    } else if obj.is_instance_of::<pyo3::types::PyBool>() {
+    if let Some(dt) = extract_aware_datetime(obj, "last_seen")? {
+        return Ok(Some(dt));
+    }
+    if obj.is_instance_of::<pyo3::types::PyBool>() {
         return Err(PyTypeError::new_err("last_seen must be a datetime, Unix seconds or None, not a bool"));
-    } else {
-        obj.extract().map_err(|_| PyTypeError::new_err("last_seen must be a datetime, Unix seconds or None"))?
-    };
+    }
+    let seconds: f64 =
+        obj.extract().map_err(|_| PyTypeError::new_err("last_seen must be a datetime, Unix seconds or None"))?;
     model::unix_to_datetime(seconds).map(Some).ok_or_else(|| PyValueError::new_err("last_seen is out of range"))
 }
 

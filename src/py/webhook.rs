@@ -11,7 +11,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyMemoryView, PyString, PyTuple, PyType};
 
 use super::errors::{to_pyerr, IntoPyResult};
-use super::models::{PyChatPresence, DATETIME_TYPE};
+use super::models::{extract_aware_datetime, PyChatPresence};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::webhook::{self, Algorithm, PresenceEvent};
 
@@ -177,17 +177,9 @@ fn verify_signature(
 /// An aware datetime (any zone, kept as the same instant in UTC) or None.
 fn extract_timestamp(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Utc>>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
-    let py = obj.py();
-    if !obj.is_instance(DATETIME_TYPE.import(py, "datetime", "datetime")?)? {
-        return Err(PyTypeError::new_err("timestamp must be a timezone-aware datetime or None"));
-    }
-    if obj.call_method0("utcoffset")?.is_none() {
-        return Err(PyValueError::new_err(
-            "timestamp must be timezone-aware, e.g. datetime(..., tzinfo=timezone.utc)",
-        ));
-    }
-    let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
-    obj.call_method1("astimezone", (utc,))?.extract().map(Some)
+    extract_aware_datetime(obj, "timestamp")?
+        .map(Some)
+        .ok_or_else(|| PyTypeError::new_err("timestamp must be a timezone-aware datetime or None"))
 }
 
 #[pyclass(module = "wawp_presence", name = "PresenceEvent", frozen, eq, hash)]
