@@ -77,15 +77,12 @@ fn invalid(input: &str) -> Error {
     )
 }
 
-/// Percent-encodes a (normalised) chat id for use as one URL path segment.
-pub fn encode_path_segment(chat_id: &str) -> String {
-    match chat_id {
-        // A whole-segment `.` or `..` would be a dot-segment; valid ids never are, but the
-        // encoding must hold on its own.
-        "." => "%2E".to_owned(),
-        ".." => "%2E%2E".to_owned(),
-        _ => utf8_percent_encode(chat_id, PATH_SEGMENT).to_string(),
-    }
+/// Percent-encodes a (normalised) chat id or session for use as one URL path segment. Dots stay
+/// as they are: URL parsers resolve `%2E%2E` like `..`, so encoding cannot protect a dot segment;
+/// valid chat ids never are one, sessions that are one are refused, and the client checks that
+/// every request path is the route it filled in.
+pub fn encode_path_segment(segment: &str) -> String {
+    utf8_percent_encode(segment, PATH_SEGMENT).to_string()
 }
 
 /// Like `normalize`, but keeps what the server sent when it is not an id we know, so that a
@@ -135,6 +132,5 @@ mod tests {
     fn encoding_keeps_ids_inside_one_segment() {
         assert_eq!(encode_path_segment("447441429009@c.us"), "447441429009@c.us");
         assert_eq!(encode_path_segment("../a/b?c#d%"), "..%2Fa%2Fb%3Fc%23d%25");
-        assert_eq!(encode_path_segment(".."), "%2E%2E");
     }
 }

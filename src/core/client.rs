@@ -34,6 +34,13 @@ pub const TYPING_REFRESH: Duration = Duration::from_secs(8);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const DEFAULT_SESSION: &str = "default";
+/// Requests in flight at once per client, and so connections open to its one host: every
+/// `concurrency` above it waits for a free connection instead of opening another descriptor.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+pub const MAX_MAX_CONNECTIONS: usize = 4096;
+/// An idle connection is closed after this long, so a burst does not hold descriptors for
+/// minutes after it is over (long enough to keep one across `watch`'s default 5 s polls).
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub fn default_user_agent() -> String {
     format!("wawp-presence/{}", env!("CARGO_PKG_VERSION"))
@@ -54,6 +61,8 @@ pub struct ClientConfig {
     /// Most requests per second across the whole client.
     pub rate_limit: Option<f64>,
     pub user_agent: String,
+    /// Most requests in flight at once, which bounds the connections the client opens.
+    pub max_connections: usize,
 }
 
 impl ClientConfig {
@@ -69,6 +78,7 @@ impl ClientConfig {
             max_retries: DEFAULT_MAX_RETRIES,
             rate_limit: None,
             user_agent: default_user_agent(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 
@@ -84,7 +94,8 @@ impl ClientConfig {
         }
     }
 
-    /// Checks every option; a bad one is an `InvalidArgument` naming it.
+    /// Checks every option; a bad one is an `InvalidArgument` naming it. A URL quoted in a
+    /// message has its credentials hidden.
     pub fn validate(&self) -> Result<url::Url> {
         let bad = |msg: String| Err(Error::invalid_argument(msg));
         if self.backend == Backend::Wawp {
@@ -98,14 +109,18 @@ impl ClientConfig {
         if self.api_key.as_ref().is_some_and(|k| k.expose().is_empty() || http::HeaderValue::from_str(k.expose()).is_err()) {
             return bad("api_key must be a non-empty string of visible ASCII characters".into());
         }
-        if self.session.trim().is_empty() {
-            return bad("session must be a non-empty string".into());
-        }
+        check_session(&self.session)?;
         if !(self.timeout > Duration::ZERO && self.timeout <= Duration::from_secs(24 * 3600)) {
             return bad(format!("timeout must be more than 0 seconds (and at most a day), not {:?}", self.timeout));
         }
         if self.max_retries > 100 {
             return bad(format!("max_retries must be between 0 and 100, not {}", self.max_retries));
+        }
+        if !(1..=MAX_MAX_CONNECTIONS).contains(&self.max_connections) {
+            return bad(format!(
+                "max_connections must be between 1 and {MAX_MAX_CONNECTIONS}, not {}",
+                self.max_connections
+            ));
         }
         if let Some(rate) = self.rate_limit {
             // At least one request a day, so the pacing period stays a sane Duration.
@@ -118,15 +133,58 @@ impl ClientConfig {
         if http::HeaderValue::from_str(&self.user_agent).is_err() {
             return bad("user_agent must be visible ASCII text".into());
         }
+        let shown = || without_credentials(self.base_url.trim());
         let url = url::Url::parse(self.base_url.trim())
-            .map_err(|e| Error::invalid_argument(format!("base_url {:?} is not a URL ({e})", self.base_url)))?;
+            .map_err(|e| Error::invalid_argument(format!("base_url {:?} is not a URL ({e})", shown())))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return bad(format!("base_url must be an http:// or https:// URL with a host, not {:?}", self.base_url));
+            return bad(format!("base_url must be an http:// or https:// URL with a host, not {:?}", shown()));
         }
         if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
             return bad("base_url must not carry credentials, a query or a fragment; use access_token / api_key".into());
         }
         Ok(url)
+    }
+}
+
+/// A WAHA session name goes into the path as one segment. `.` and `..` (in any encoding: URL
+/// parsers resolve `%2E%2E` too) would change which route is asked, so they are refused.
+fn check_session(session: &str) -> Result<()> {
+    let name = session.trim();
+    if name.is_empty() {
+        return Err(Error::invalid_argument("session must be a non-empty string"));
+    }
+    let mut decoded = name.to_owned();
+    // Each round peels one layer of percent-encoding; a name that decodes to a dot segment at any
+    // depth is refused. Five layers is more than any server decodes.
+    for _ in 0..5 {
+        if decoded == "." || decoded == ".." {
+            return Err(Error::invalid_argument(format!(
+                "session {name:?} is a path step (\".\" or \"..\"), not a session name"
+            )));
+        }
+        let next = percent_encoding::percent_decode_str(&decoded).decode_utf8_lossy().into_owned();
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid_argument("session must not hold control characters"));
+    }
+    Ok(())
+}
+
+/// A URL (or text meant as one) with any `user:password@` before its host replaced by `***@`,
+/// so that a refused `base_url` or a proxy can be named in a message.
+pub fn without_credentials(text: &str) -> String {
+    let (scheme, rest) = match text.find("://") {
+        Some(i) => text.split_at(i + 3),
+        None => ("", text),
+    };
+    let (authority, after) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}***@{host}{after}"),
+        None => text.to_owned(),
     }
 }
 
@@ -157,11 +215,30 @@ struct Answer {
 struct Pool {
     pid: u32,
     http: reqwest::Client,
+    /// One permit per connection the pool may hold: a request holds one from sending until its
+    /// answer is read, so no more than `max_connections` are ever open, whatever the fan-out.
+    connections: tokio::sync::Semaphore,
+    /// The proxy the environment sends this client's requests through, credentials hidden, for
+    /// error messages (a dead proxy otherwise reads as a dead server).
+    proxy: Option<String>,
+}
+
+impl Pool {
+    fn new(config: &ClientConfig) -> Result<Pool> {
+        Ok(Pool {
+            pid: std::process::id(),
+            http: build_http(config)?,
+            connections: tokio::sync::Semaphore::new(config.max_connections),
+            proxy: proxy_for(&config.base_url),
+        })
+    }
 }
 
 pub struct Client {
     config: ClientConfig,
     base: String,
+    /// The path part of `base`, which every request path starts with.
+    base_path: String,
     session_segment: String,
     /// `None` once closed; taken out so the pool goes with the last in-flight call.
     pool: ArcSwapOption<Pool>,
@@ -172,7 +249,7 @@ pub struct Client {
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client> {
         let url = config.validate()?;
-        let pool = Pool { pid: std::process::id(), http: build_http(&config)? };
+        let pool = Pool::new(&config)?;
         let limiter = config.rate_limit.map(|rate| {
             // validate() bounds the rate, so the period is a representable Duration.
             let period = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(24 * 3600));
@@ -183,6 +260,7 @@ impl Client {
         });
         Ok(Client {
             base: url.as_str().trim_end_matches('/').to_owned(),
+            base_path: url.path().trim_end_matches('/').to_owned(),
             session_segment: chat_id::encode_path_segment(config.session.trim()),
             redactor: Redactor::new([config.access_token.as_ref(), config.api_key.as_ref()]),
             pool: ArcSwapOption::from_pointee(pool),
@@ -209,19 +287,19 @@ impl Client {
     }
 
     /// The pool for this process: the current one, or a new one after a fork.
-    fn http(&self) -> Result<reqwest::Client> {
+    fn pool(&self) -> Result<Arc<Pool>> {
         let closed = || Error::new(ErrorKind::Closed, "the client is closed");
         let current = self.pool.load_full().ok_or_else(closed)?;
         let pid = std::process::id();
         if current.pid == pid {
-            return Ok(current.http.clone());
+            return Ok(current);
         }
-        let fresh = Arc::new(Pool { pid, http: build_http(&self.config)? });
+        let fresh = Arc::new(Pool::new(&self.config)?);
         // Only replace the pool we saw: a close() in between must stay closed.
         let previous = self.pool.compare_and_swap(&Some(current), Some(Arc::clone(&fresh)));
         match &*previous {
-            Some(p) if p.pid == pid => Ok(p.http.clone()),
-            Some(_) => Ok(fresh.http.clone()),
+            Some(p) if p.pid == pid => Ok(Arc::clone(p)),
+            Some(_) => Ok(fresh),
             None => Err(closed()),
         }
     }
@@ -249,12 +327,14 @@ impl Client {
         }
     }
 
-    /// Several chats at once, at most `concurrency` requests in flight, results in input order.
-    /// With `fail_fast`, the first failure (a bad id before anything is sent) ends the call and
-    /// cancels what is in flight; otherwise each chat's place holds its own result.
+    /// Several chats at once, at most `concurrency` requests in flight (and never more than
+    /// `max_connections`), results in input order. Each id is given normalised, or as the reason
+    /// it is not a chat id (`chat_id::normalize`). With `fail_fast`, the first failure (a bad id
+    /// before anything is sent) ends the call and cancels what is in flight; otherwise each
+    /// chat's place holds its own result.
     pub async fn get_many(
         &self,
-        chat_ids: &[String],
+        ids: Vec<Result<String>>,
         concurrency: usize,
         wait: Duration,
         fail_fast: bool,
@@ -262,12 +342,13 @@ impl Client {
         if concurrency == 0 {
             return Err(Error::invalid_argument("concurrency must be at least 1"));
         }
-        let ids: Vec<Result<String>> = chat_ids.iter().map(|c| chat_id::normalize(c)).collect();
         if fail_fast {
             if let Some(Err(e)) = ids.iter().find(|r| r.is_err()) {
                 return Err(e.clone());
             }
         }
+        // More in flight than connections would only queue at the connection bound.
+        let concurrency = concurrency.min(self.config.max_connections);
         let mut results: Vec<Option<Result<ChatPresence>>> = vec![None; ids.len()];
         let mut pending = stream::iter(ids.into_iter().enumerate())
             .map(|(i, id)| async move {
@@ -373,6 +454,14 @@ impl Client {
         let path = routes::fill_path(route, &self.session_segment, chat_segment.as_deref());
         let mut url = url::Url::parse(&format!("{}{}", self.base, path))
             .map_err(|e| Error::protocol(format!("cannot build the request URL: {e}")))?;
+        // The URL parser resolves dot segments, encoded ones too: a request must go to exactly
+        // the route that was filled in, or not at all.
+        if url.path().strip_prefix(self.base_path.as_str()) != Some(path.as_str()) {
+            return Err(Error::invalid_argument(format!(
+                "a path segment would change the request's route ({})",
+                self.redactor.redact(url.path())
+            )));
+        }
         {
             let mut q = url.query_pairs_mut();
             if spec.auth == Auth::InstanceQuery {
@@ -399,13 +488,20 @@ impl Client {
         let tries = self.config.max_retries + 1;
         let mut attempts = 0;
         loop {
-            let http = self.http()?;
+            let pool = self.pool()?;
             if let Some(limiter) = &self.limiter {
                 limiter.until_ready().await;
             }
+            // Waiting for a free connection is not part of the attempt's timeout: a large fan-out
+            // queues here instead of timing out behind its own requests. The permit is let go
+            // as soon as the answer is read, not held through a retry's pause.
+            let Ok(connection) = pool.connections.acquire().await else {
+                return Err(Error::new(ErrorKind::Closed, "the client is closed"));
+            };
             attempts += 1;
             let started = Instant::now();
-            let outcome = self.attempt(&http, route.method, &url, body.as_deref()).await;
+            let outcome = self.attempt(&pool, route.method, &url, body.as_deref()).await;
+            drop(connection);
             let took = started.elapsed().as_millis();
             let err = match outcome {
                 Ok((status, bytes)) => {
@@ -435,11 +531,13 @@ impl Client {
     /// One HTTP exchange, bounded by the timeout as a whole (connect, send, read).
     async fn attempt(
         &self,
-        http: &reqwest::Client,
+        pool: &Pool,
         method: Method,
         url: &url::Url,
         body: Option<&str>,
     ) -> Result<(u16, bytes::Bytes)> {
+        let http = &pool.http;
+        let transport = |e| self.transport(e, pool.proxy.as_deref());
         let exchange = async {
             let mut req = match method {
                 Method::Get => http.get(url.clone()),
@@ -455,14 +553,14 @@ impl Client {
             if let Some(body) = body {
                 req = req.header(http::header::CONTENT_TYPE, "application/json").body(body.to_owned());
             }
-            let mut resp = req.send().await.map_err(|e| self.transport(e))?;
+            let mut resp = req.send().await.map_err(transport)?;
             let status = resp.status().as_u16();
             let retry_after = resp.headers().get(http::header::RETRY_AFTER).and_then(parse_retry_after);
             if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
                 return Err(too_large(status));
             }
             let mut buf = bytes::BytesMut::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(e))? {
+            while let Some(chunk) = resp.chunk().await.map_err(transport)? {
                 if buf.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(too_large(status));
                 }
@@ -485,8 +583,9 @@ impl Client {
         Error::new(ErrorKind::Timeout, format!("no complete answer within {:.3} s", self.config.timeout.as_secs_f64()))
     }
 
-    /// A reqwest failure as our error, with the URL (and its token) left out of the text.
-    fn transport(&self, e: reqwest::Error) -> Error {
+    /// A reqwest failure as our error, with the URL (and its token) left out of the text, and
+    /// the proxy named when the request went through one.
+    fn transport(&self, e: reqwest::Error, proxy: Option<&str>) -> Error {
         if e.is_timeout() {
             return self.timed_out();
         }
@@ -506,7 +605,10 @@ impl Client {
             source = s.source();
         }
         let detail = if chain.is_empty() { e.to_string() } else { chain.join(": ") };
-        Error::new(kind, self.redactor.redact(&format!("{what}: {detail}")))
+        let through = proxy.map_or_else(String::new, |p| {
+            format!(" (through the proxy {p}, from the HTTP_PROXY / HTTPS_PROXY / ALL_PROXY environment; NO_PROXY exempts hosts)")
+        });
+        Error::new(kind, self.redactor.redact(&format!("{what}: {detail}{through}")))
     }
 
     /// A JSON read: not JSON, or an error object without the fields a read expects, fails.
@@ -575,9 +677,18 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
         .user_agent(config.user_agent.as_str())
         // A redirect would carry the access token in its query to wherever it points.
         .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_max_idle_per_host(config.max_connections)
         .build()
         .map_err(|e| Error::new(ErrorKind::Configuration, format!("cannot build the HTTP client: {e}")))
+}
+
+/// The proxy reqwest will use for `base_url`, decided by the same reading of the environment
+/// (and, on macOS and Windows, the system settings) that reqwest makes when the pool is built.
+fn proxy_for(base_url: &str) -> Option<String> {
+    let uri: http::Uri = base_url.trim().parse().ok()?;
+    let intercept = hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)?;
+    Some(without_credentials(&intercept.uri().to_string()))
 }
 
 fn too_large(status: u16) -> Error {
@@ -627,6 +738,14 @@ mod tests {
             (ClientConfig { base_url: "not a url".into(), ..ok.clone() }, "base_url"),
             (ClientConfig { base_url: "http://u:p@h".into(), ..ok.clone() }, "base_url"),
             (ClientConfig::waha("http://h", "", None), "session"),
+            (ClientConfig::waha("http://h", "..", None), "session"),
+            (ClientConfig::waha("http://h", " . ", None), "session"),
+            (ClientConfig::waha("http://h", "%2E%2e", None), "session"),
+            (ClientConfig::waha("http://h", ".%2E", None), "session"),
+            (ClientConfig::waha("http://h", "%252e%252E", None), "session"),
+            (ClientConfig::waha("http://h", "a\nb", None), "session"),
+            (ClientConfig { max_connections: 0, ..ok.clone() }, "max_connections"),
+            (ClientConfig { max_connections: MAX_MAX_CONNECTIONS + 1, ..ok.clone() }, "max_connections"),
             (ClientConfig::waha("http://h", "s", Some("bad\nkey".into())), "api_key"),
         ];
         for (cfg, name) in cases {
@@ -634,6 +753,31 @@ mod tests {
             assert_eq!(err.kind, ErrorKind::InvalidArgument);
             assert!(err.message.contains(name), "{} should name {name}", err.message);
         }
+    }
+
+    #[test]
+    fn sessions_with_dots_that_are_names_are_fine() {
+        for session in ["default", "my.session", "...", "a..b", "%2E%2E%2E", "tenant-a"] {
+            assert!(ClientConfig::waha("http://h", session, None).validate().is_ok(), "{session}");
+        }
+    }
+
+    #[test]
+    fn a_refused_base_url_is_quoted_without_its_password() {
+        for url in [
+            "admin:hunter2@waha.internal:3000",
+            "ftp://user:hunter2@waha.internal/x",
+            "http://user:hunter2@/api",
+            "http://:hunter2@",
+            "not a url user:hunter2@x",
+        ] {
+            let err = ClientConfig { base_url: url.into(), ..ClientConfig::wawp("i", "t") }.validate().unwrap_err();
+            assert!(err.message.contains("base_url"), "{}", err.message);
+            assert!(!err.message.contains("hunter2"), "{}", err.message);
+        }
+        assert_eq!(without_credentials("https://u:p@h:1/a?b#c"), "https://***@h:1/a?b#c");
+        assert_eq!(without_credentials("http://h/a@b"), "http://h/a@b");
+        assert_eq!(without_credentials("u:p@h"), "***@h");
     }
 
     #[test]

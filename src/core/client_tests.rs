@@ -137,7 +137,7 @@ async fn get_many_keeps_order_and_bounds_concurrency() {
     // Every answer is slow, so in-flight requests overlap as much as the bound allows.
     server.fail_next(Fault::Delay(Duration::from_millis(150)), 12);
     let started = Instant::now();
-    let results = client.get_many(&ids, 4, Duration::ZERO, true).await.unwrap();
+    let results = client.get_many(ids.iter().cloned().map(Ok).collect(), 4, Duration::ZERO, true).await.unwrap();
     let took = started.elapsed();
     let got: Vec<(String, bool)> = results.into_iter().map(|r| r.map(|c| (c.id.clone(), c.is_online())).unwrap()).collect();
     let want: Vec<(String, bool)> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i % 2 == 0)).collect();
@@ -160,4 +160,25 @@ async fn waha_typing_goes_through_set_presence() {
         format!(r#"{{"chatId":"{CHAT}","presence":"typing"}}"#),
         format!(r#"{{"chatId":"{CHAT}","presence":"paused"}}"#),
     ]);
+}
+
+#[tokio::test]
+async fn a_huge_fan_out_never_opens_more_connections_than_the_bound() {
+    let server = FakeServer::start(FakeConfig::default()).await.expect("fake server starts");
+    let cfg = ClientConfig {
+        base_url: server.url(),
+        max_connections: 3,
+        ..ClientConfig::wawp(server.config().instance_id.clone(), server.config().access_token.clone())
+    };
+    let client = Client::new(cfg).expect("valid config");
+    let ids: Vec<String> = (0..60).map(|i| format!("44744142{i:04}@c.us")).collect();
+    // Slow answers, so that every lookup would be in flight at once if nothing bounded them.
+    server.fail_next(Fault::Delay(Duration::from_millis(20)), 60);
+    let results = client.get_many(ids.iter().cloned().map(Ok).collect(), usize::MAX, Duration::ZERO, true).await.unwrap();
+    assert_eq!(results.len(), 60);
+    assert!(results.iter().all(Result::is_ok));
+    let traffic = server.traffic();
+    assert!(traffic.connections_opened <= 3, "{traffic:?}");
+    assert!(traffic.peak_in_flight <= 3, "{traffic:?}");
+    assert!(traffic.peak_in_flight >= 2, "{traffic:?}: the lookups did not overlap at all");
 }

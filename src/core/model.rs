@@ -43,8 +43,10 @@ impl PresenceState {
         self as usize
     }
 
-    /// Exactly one of the six values (any case), as a user names a state.
+    /// Exactly one of the six values (any case, surrounding white space ignored, as for chat
+    /// ids), as a user names a state.
     pub fn from_value(word: &str) -> Option<Self> {
+        let word = word.trim();
         PresenceState::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(word))
     }
 

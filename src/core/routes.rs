@@ -32,7 +32,7 @@ impl fmt::Display for Backend {
 impl FromStr for Backend {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s.to_ascii_lowercase().as_str() {
+        match s.trim().to_ascii_lowercase().as_str() {
             "wawp" => Ok(Backend::Wawp),
             "waha" => Ok(Backend::Waha),
             _ => Err(Error::invalid_argument(format!("backend must be \"wawp\" or \"waha\", not {s:?}"))),

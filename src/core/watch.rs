@@ -17,6 +17,9 @@ use super::model::PresenceState;
 pub const RESUBSCRIBE_EVERY: Duration = Duration::from_secs(300);
 /// Lookups in flight at once while polling.
 const POLL_CONCURRENCY: usize = 8;
+/// The fastest a watcher polls (and a typing block re-sends): each poll is a GET per chat, and
+/// WhatsApp bans numbers that poll aggressively; faster than this is a mistake, not a wish.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PresenceChange {
@@ -46,8 +49,14 @@ impl Watcher {
         if chat_ids.is_empty() {
             return Err(Error::invalid_argument("watch needs at least one chat id"));
         }
-        if interval.is_zero() || resubscribe.is_zero() {
-            return Err(Error::invalid_argument("interval and resubscribe must be more than 0 seconds"));
+        for (name, value) in [("interval", interval), ("resubscribe", resubscribe)] {
+            if value < MIN_INTERVAL {
+                return Err(Error::invalid_argument(format!(
+                    "{name} must be at least {} seconds, not {}",
+                    MIN_INTERVAL.as_secs_f64(),
+                    value.as_secs_f64()
+                )));
+            }
         }
         let mut ids: Vec<String> = chat_ids.iter().map(|c| chat_id::normalize(c)).collect::<Result<_>>()?;
         let mut unique = std::collections::HashSet::new();
@@ -83,7 +92,8 @@ impl Watcher {
             try_join_all(self.ids.iter().map(|id| self.client.subscribe(id))).await?;
             self.subscribed_at = Some(Instant::now());
         }
-        let chats = self.client.get_many(&self.ids, POLL_CONCURRENCY, Duration::ZERO, true).await?;
+        let ids = self.ids.iter().cloned().map(Ok).collect();
+        let chats = self.client.get_many(ids, POLL_CONCURRENCY, Duration::ZERO, true).await?;
         self.polled = true;
         let observed_at = Utc::now();
         for chat in chats.into_iter().flatten() {
@@ -126,7 +136,7 @@ mod tests {
         let (a, b) = ("447441429009@c.us".to_owned(), "447700900123@c.us".to_owned());
         server.set_presence(&a, "online", None, None, 0);
         server.set_presence(&b, "offline", Some(1_700_000_000.into()), None, 0);
-        let mut w = Watcher::new(client, &[a.clone(), b.clone()], Duration::from_millis(20), RESUBSCRIBE_EVERY).unwrap();
+        let mut w = Watcher::new(client, &[a.clone(), b.clone()], MIN_INTERVAL, RESUBSCRIBE_EVERY).unwrap();
         let first = [w.next().await.unwrap(), w.next().await.unwrap()];
         assert_eq!(first.iter().map(|c| (c.chat_id.as_str(), c.previous, c.current)).collect::<Vec<_>>(), [
             (a.as_str(), None, PresenceState::Online),
@@ -144,6 +154,12 @@ mod tests {
         let client = Arc::new(Client::new(ClientConfig::wawp("i", "t")).unwrap());
         assert!(Watcher::new(Arc::clone(&client), &[], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err());
         assert!(Watcher::new(Arc::clone(&client), &["garbage".into()], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err());
-        assert!(Watcher::new(client, &["447441429009@c.us".into()], Duration::ZERO, RESUBSCRIBE_EVERY).is_err());
+        let one = ["447441429009@c.us".to_owned()];
+        for too_fast in [Duration::ZERO, Duration::from_nanos(1000), MIN_INTERVAL - Duration::from_nanos(1)] {
+            let err = Watcher::new(Arc::clone(&client), &one, too_fast, RESUBSCRIBE_EVERY).err().unwrap();
+            assert!(err.message.contains("interval must be at least 0.05 seconds"), "{}", err.message);
+            assert!(Watcher::new(Arc::clone(&client), &one, MIN_INTERVAL, too_fast).is_err());
+        }
+        assert!(Watcher::new(client, &one, MIN_INTERVAL, MIN_INTERVAL).is_ok());
     }
 }

@@ -62,7 +62,9 @@ pub(super) async fn serve(
         };
         let app = app.clone();
         let mut stopped = stopped.clone();
+        app.shared.lock().traffic.connection_opened();
         tokio::spawn(async move {
+            let shared = Arc::clone(&app.shared);
             let service = service_fn(move |req| app.clone().handle(req));
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);
@@ -71,6 +73,7 @@ pub(super) async fn serve(
                 _ = connection => {}
                 () = until_stopped(&mut stopped) => {}
             }
+            shared.lock().traffic.connection_closed();
         });
     }
 }
@@ -81,6 +84,15 @@ async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
+/// Ends a request's count in flight however its future ends: answered, failed or dropped.
+struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().traffic.request_ended();
+    }
+}
+
 #[derive(Clone)]
 struct App {
     shared: Arc<Shared>,
@@ -88,15 +100,21 @@ struct App {
 }
 
 impl App {
+    /// Answers one request, counted in flight until its answer is ready (or it is dropped).
     async fn handle(self, req: Request<Incoming>) -> Result<Response, DropConnection> {
+        self.shared.lock().traffic.request_started();
+        let _in_flight = InFlight(Arc::clone(&self.shared));
+        self.answer(req).await
+    }
+
+    async fn answer(self, req: Request<Incoming>) -> Result<Response, DropConnection> {
         let (parts, body) = req.into_parts();
         // A body that cannot be read (too large, or the client left) is recorded as empty.
         let body = axum::body::to_bytes(Body::new(body), MAX_BODY).await;
         let fault = {
             let mut state = self.shared.lock();
-            state
-                .requests
-                .push(record(&parts, body.as_deref().unwrap_or_default()));
+            let request = record(&parts, body.as_deref().unwrap_or_default());
+            state.record(request, self.shared.config.request_log);
             state.faults.pop_front()
         };
         match fault {

@@ -85,7 +85,13 @@ pub struct FakeConfig {
     pub session: String,
     /// "WEBJS" answers 422 to get-all, as that engine does.
     pub engine: String,
+    /// How many of the most recent requests the log keeps; older ones are forgotten, so a
+    /// long-running fake (standalone, or under a benchmark) keeps a bounded memory.
+    pub request_log: usize,
 }
+
+/// The default length of the request log.
+pub const DEFAULT_REQUEST_LOG: usize = 10_000;
 
 impl Default for FakeConfig {
     /// Random Wawp credentials, so that a client that ignores them cannot pass by luck.
@@ -100,7 +106,56 @@ impl Default for FakeConfig {
             api_key: None,
             session: "default".to_owned(),
             engine: "NOWEB".to_owned(),
+            request_log: DEFAULT_REQUEST_LOG,
         }
+    }
+}
+
+/// What the fake has seen of its connections and requests, for tests that check a client's
+/// bounds ("never more than N connections").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Connections accepted since start (or the last reset).
+    pub connections_opened: u64,
+    /// Connections open now.
+    pub open_connections: u64,
+    /// The most open at once.
+    pub peak_open_connections: u64,
+    /// Requests received and not yet answered.
+    pub in_flight: u64,
+    /// The most in flight at once.
+    pub peak_in_flight: u64,
+}
+
+impl Traffic {
+    /// The counts a reset starts from: what is open stays open.
+    fn since_now(self) -> Traffic {
+        Traffic {
+            open_connections: self.open_connections,
+            peak_open_connections: self.open_connections,
+            in_flight: self.in_flight,
+            peak_in_flight: self.in_flight,
+            connections_opened: 0,
+        }
+    }
+
+    pub(crate) fn connection_opened(&mut self) {
+        self.connections_opened += 1;
+        self.open_connections += 1;
+        self.peak_open_connections = self.peak_open_connections.max(self.open_connections);
+    }
+
+    pub(crate) fn connection_closed(&mut self) {
+        self.open_connections = self.open_connections.saturating_sub(1);
+    }
+
+    pub(crate) fn request_started(&mut self) {
+        self.in_flight += 1;
+        self.peak_in_flight = self.peak_in_flight.max(self.in_flight);
+    }
+
+    pub(crate) fn request_ended(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
     }
 }
 
@@ -155,7 +210,8 @@ struct State {
     chats: HashMap<String, Chat>,
     subscriptions: Vec<String>,
     faults: VecDeque<Fault>,
-    requests: Vec<RecordedRequest>,
+    requests: VecDeque<RecordedRequest>,
+    traffic: Traffic,
     own_presence: Option<String>,
     chat_states: BTreeMap<String, String>,
     session_status: String,
@@ -167,7 +223,8 @@ impl Default for State {
             chats: HashMap::new(),
             subscriptions: Vec::new(),
             faults: VecDeque::new(),
-            requests: Vec::new(),
+            requests: VecDeque::new(),
+            traffic: Traffic::default(),
             own_presence: None,
             chat_states: BTreeMap::new(),
             session_status: "WORKING".to_owned(),
@@ -176,6 +233,17 @@ impl Default for State {
 }
 
 impl State {
+    /// Logs a request, forgetting the oldest beyond `limit`.
+    fn record(&mut self, request: RecordedRequest, limit: usize) {
+        if limit == 0 {
+            return;
+        }
+        while self.requests.len() >= limit {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(request);
+    }
+
     fn subscribe(&mut self, chat: &str) {
         if !self.subscriptions.iter().any(|c| c == chat) {
             self.subscriptions.push(chat.to_owned());
@@ -311,8 +379,14 @@ impl FakeServer {
             .extend(std::iter::repeat_n(fault, times as usize));
     }
 
+    /// The most recent requests (at most `FakeConfig::request_log`), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().requests.iter().cloned().collect()
+    }
+
+    /// Connection and in-flight counts (see `Traffic`).
+    pub fn traffic(&self) -> Traffic {
+        self.shared.lock().traffic
     }
 
     pub fn clear_requests(&self) {
@@ -339,9 +413,12 @@ impl FakeServer {
         self.shared.lock().session_status = status.to_owned();
     }
 
-    /// Back to a fresh server with the same config and port.
+    /// Back to a fresh server with the same config and port (connections already open stay
+    /// open and counted).
     pub fn reset(&self) {
-        *self.shared.lock() = State::default();
+        let mut state = self.shared.lock();
+        let traffic = state.traffic.since_now();
+        *state = State { traffic, ..State::default() };
     }
 
     /// Stops accepting and ends every open connection, hanging ones too. Idempotent.

@@ -1008,3 +1008,30 @@ async fn answers_match_the_waha_openapi_schemas() {
         {"lastKnownPresence": "online", "lastSeen": "yesterday"}]});
     assert_eq!(violations(&spec, one, &doctored, "$").len(), 3);
 }
+
+#[tokio::test]
+async fn the_request_log_keeps_only_the_most_recent() {
+    let api = Api::start(FakeConfig {
+        backend: Backend::Waha,
+        request_log: 3,
+        ..FakeConfig::default()
+    })
+    .await;
+    for i in 0..10 {
+        api.get(&format!("/presence/{}", enc(&format!("4474414290{i:02}@c.us")))).await;
+    }
+    let paths: Vec<String> = api.server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        (7..10).map(|i| format!("/api/default/presence/4474414290{i:02}%40c%2Eus")).collect::<Vec<_>>()
+    );
+
+    let silent = Api::start(FakeConfig {
+        request_log: 0,
+        ..FakeConfig::default()
+    })
+    .await;
+    silent.get("/presence").await;
+    assert!(silent.server.requests().is_empty());
+    assert_eq!(silent.server.traffic().connections_opened, 1);
+}

@@ -13,24 +13,19 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
+use super::args::{at_least_one, chat_ids, int_in, seconds, valid_chat_ids, ChatIdArg, Text};
 use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
 use super::runtime::{awaitable, block_on, error_from_runtime, with_python};
 use super::watch::Watch;
-use crate::core::watch::{Watcher, RESUBSCRIBE_EVERY};
-use crate::core::chat_id;
-use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION, TYPING_REFRESH};
+use crate::core::client::{
+    check_set, Client, ClientConfig, DEFAULT_SESSION, MAX_MAX_CONNECTIONS, TYPING_REFRESH,
+};
+use crate::core::watch::{Watcher, MIN_INTERVAL, RESUBSCRIBE_EVERY};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::model::ChatPresence;
 use crate::core::routes::Backend;
 use crate::core::secret::Secret;
-
-/// Seconds from Python as a Duration: finite, not negative, and representable (a Duration
-/// conversion of a huge float would panic).
-pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be a number of seconds >= 0, not {value:?}")))
-}
 
 #[pyclass(module = "wawp_presence._native", subclass, frozen)]
 pub struct ClientBase {
@@ -38,36 +33,41 @@ pub struct ClientBase {
     is_async: bool,
 }
 
+/// `get_many`'s default number of lookups in flight.
+const DEFAULT_CONCURRENCY: usize = 8;
+
 /// The constructor options, shared by both classes and by pickling.
-#[allow(clippy::too_many_arguments)]
-fn build(
-    is_async: bool,
-    instance_id: Option<String>,
-    access_token: Option<String>,
-    backend: &str,
-    base_url: Option<String>,
-    session: Option<String>,
-    api_key: Option<String>,
+struct Options<'py> {
+    instance_id: Option<Text>,
+    access_token: Option<Text>,
+    backend: Text,
+    base_url: Option<Text>,
+    session: Option<Text>,
+    api_key: Option<Text>,
     timeout: f64,
-    max_retries: i64,
+    max_retries: Option<Bound<'py, PyAny>>,
     rate_limit: Option<f64>,
-    user_agent: Option<String>,
-    py: Python<'_>,
-) -> PyResult<ClientBase> {
-    let backend: Backend = backend.parse().py_result(py)?;
+    user_agent: Option<Text>,
+    max_connections: Option<Bound<'py, PyAny>>,
+}
+
+fn build(is_async: bool, o: Options<'_>, py: Python<'_>) -> PyResult<ClientBase> {
+    let backend: Backend = o.backend.0.parse().py_result(py)?;
+    let text = |t: Option<Text>| t.map(Text::into_inner);
+    let (base_url, session) = (text(o.base_url), text(o.session).map(|s| s.trim().to_owned()));
     let mut config = match backend {
         Backend::Wawp => {
-            if api_key.is_some() {
+            if o.api_key.is_some() {
                 return Err(PyValueError::new_err("api_key is for WAHA servers; Wawp uses instance_id and access_token"));
             }
-            ClientConfig::wawp(instance_id.unwrap_or_default(), access_token.unwrap_or_default())
+            ClientConfig::wawp(text(o.instance_id).unwrap_or_default(), text(o.access_token).unwrap_or_default())
         }
         Backend::Waha => {
-            if instance_id.is_some() || access_token.is_some() {
+            if o.instance_id.is_some() || o.access_token.is_some() {
                 return Err(PyValueError::new_err("instance_id and access_token are for Wawp; a WAHA server takes api_key"));
             }
             let url = base_url.clone().ok_or_else(|| PyValueError::new_err("a WAHA client needs base_url"))?;
-            ClientConfig::waha(url, session.clone().unwrap_or_else(|| DEFAULT_SESSION.into()), api_key)
+            ClientConfig::waha(url, session.clone().unwrap_or_else(|| DEFAULT_SESSION.into()), text(o.api_key))
         }
     };
     if let Some(url) = base_url {
@@ -76,12 +76,17 @@ fn build(
     if let Some(session) = session {
         config.session = session;
     }
-    config.timeout = seconds("timeout", timeout)?;
-    config.max_retries = u32::try_from(max_retries)
-        .map_err(|_| PyValueError::new_err(format!("max_retries must be between 0 and 100, not {max_retries}")))?;
-    config.rate_limit = rate_limit;
-    if let Some(ua) = user_agent {
-        config.user_agent = ua;
+    config.timeout = seconds("timeout", o.timeout)?;
+    if let Some(n) = &o.max_retries {
+        config.max_retries = u32::try_from(int_in(n, "max_retries", 0, 100)?).unwrap_or(0);
+    }
+    if let Some(n) = &o.max_connections {
+        let most = i64::try_from(MAX_MAX_CONNECTIONS).unwrap_or(i64::MAX);
+        config.max_connections = usize::try_from(int_in(n, "max_connections", 1, most)?).unwrap_or(1);
+    }
+    config.rate_limit = o.rate_limit;
+    if let Some(ua) = o.user_agent {
+        config.user_agent = ua.0;
     }
     let inner = Client::new(config).py_result(py)?;
     Ok(ClientBase { inner: Arc::new(inner), is_async })
@@ -163,17 +168,9 @@ impl ClientBase {
         d.set_item("max_retries", c.max_retries)?;
         d.set_item("rate_limit", c.rate_limit)?;
         d.set_item("user_agent", &c.user_agent)?;
+        d.set_item("max_connections", c.max_connections)?;
         Ok(d)
     }
-}
-
-fn chat_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    if obj.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err("chat_ids must be an iterable of chat ids, not a single string"));
-    }
-    obj.try_iter()?
-        .map(|item| item?.extract::<String>().map_err(|_| PyTypeError::new_err("every chat id must be a string")))
-        .collect()
 }
 
 #[pymethods]
@@ -181,26 +178,28 @@ impl ClientBase {
     /// One chat's presence. With `wait` > 0, an answer without data is asked again until data
     /// comes or `wait` seconds pass; the last answer is returned either way.
     #[pyo3(signature = (chat_id, *, wait=0.0))]
-    fn get<'py>(&self, py: Python<'py>, chat_id: String, wait: f64) -> PyResult<Bound<'py, PyAny>> {
+    fn get<'py>(&self, py: Python<'py>, chat_id: ChatIdArg, wait: f64) -> PyResult<Bound<'py, PyAny>> {
         let wait = seconds("wait", wait)?;
-        // Validated here too, so a bad id raises at the call, even on the async client.
-        chat_id::normalize(&chat_id).py_result(py)?;
+        // The id was checked as the argument was read, so a bad one raises at the call, even on
+        // the async client.
+        let chat_id = chat_id.0;
         let client = self.client();
         self.run(py, async move { client.get(&chat_id, wait).await.map(PyChatPresence) })
     }
 
     /// Sets your own presence: online/offline globally, typing/recording/paused in one chat.
     #[pyo3(signature = (state, *, chat_id=None))]
-    fn set<'py>(&self, py: Python<'py>, state: &Bound<'py, PyAny>, chat_id: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn set<'py>(&self, py: Python<'py>, state: &Bound<'py, PyAny>, chat_id: Option<ChatIdArg>) -> PyResult<Bound<'py, PyAny>> {
         let state = extract_state(state)?;
+        let chat_id = chat_id.map(|c| c.0);
         let client = self.client();
         // Checked at the call, so the async client raises before anything is awaited.
         check_set(state, chat_id.as_deref()).py_result(py)?;
         self.run(py, async move { client.set(state, chat_id.as_deref()).await.map(|()| Nothing) })
     }
 
-    fn subscribe<'py>(&self, py: Python<'py>, chat_id: String) -> PyResult<Bound<'py, PyAny>> {
-        chat_id::normalize(&chat_id).py_result(py)?;
+    fn subscribe<'py>(&self, py: Python<'py>, chat_id: ChatIdArg) -> PyResult<Bound<'py, PyAny>> {
+        let chat_id = chat_id.0;
         let client = self.client();
         self.run(py, async move { client.subscribe(&chat_id).await.map(|()| Nothing) })
     }
@@ -213,30 +212,23 @@ impl ClientBase {
         })
     }
 
-    /// Many chats at once, at most `concurrency` in flight, results in input order.
-    #[pyo3(signature = (chat_ids, *, concurrency=8, return_exceptions=false, wait=0.0))]
+    /// Many chats at once, at most `concurrency` in flight (and never more than the client's
+    /// `max_connections`), results in input order.
+    #[pyo3(signature = (chat_ids, *, concurrency=None, return_exceptions=false, wait=0.0))]
     fn get_many<'py>(
         &self,
         py: Python<'py>,
         chat_ids: &Bound<'py, PyAny>,
-        concurrency: i64,
+        concurrency: Option<&Bound<'py, PyAny>>,
         return_exceptions: bool,
         wait: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = self::chat_ids(chat_ids)?;
+        let ids = if return_exceptions { self::chat_ids(chat_ids)? } else { valid_chat_ids(chat_ids)?.into_iter().map(Ok).collect() };
         let wait = seconds("wait", wait)?;
-        let concurrency = usize::try_from(concurrency)
-            .ok()
-            .filter(|c| *c >= 1)
-            .ok_or_else(|| PyValueError::new_err(format!("concurrency must be at least 1, not {concurrency}")))?;
-        if !return_exceptions {
-            for id in &ids {
-                chat_id::normalize(id).py_result(py)?;
-            }
-        }
+        let concurrency = concurrency.map(|c| at_least_one(c, "concurrency")).transpose()?.unwrap_or(DEFAULT_CONCURRENCY);
         let client = self.client();
         self.run(py, async move {
-            let results = client.get_many(&ids, concurrency, wait, !return_exceptions).await?;
+            let results = client.get_many(ids, concurrency, wait, !return_exceptions).await?;
             Ok(ManyResults(results))
         })
     }
@@ -247,7 +239,7 @@ impl ClientBase {
     /// `resubscribe` seconds. Runs until the loop is left.
     #[pyo3(signature = (chat_ids, *, interval=5.0, resubscribe=RESUBSCRIBE_EVERY.as_secs_f64()))]
     fn watch(&self, py: Python<'_>, chat_ids: &Bound<'_, PyAny>, interval: f64, resubscribe: f64) -> PyResult<Watch> {
-        let ids = self::chat_ids(chat_ids)?;
+        let ids = valid_chat_ids(chat_ids)?;
         let watcher = Watcher::new(self.client(), &ids, seconds("interval", interval)?, seconds("resubscribe", resubscribe)?)
             .py_result(py)?;
         Ok(Watch::new(watcher, self.is_async))
@@ -256,24 +248,25 @@ impl ClientBase {
     /// A context manager showing "typing..." in a chat while its body runs, re-sent every
     /// `refresh` seconds (None: once) so a long body keeps it showing.
     #[pyo3(signature = (chat_id, *, refresh=Some(TYPING_REFRESH.as_secs_f64())))]
-    fn typing(&self, py: Python<'_>, chat_id: String, refresh: Option<f64>) -> PyResult<Typing> {
-        let chat_id = chat_id::normalize(&chat_id).py_result(py)?;
+    fn typing(&self, chat_id: ChatIdArg, refresh: Option<f64>) -> PyResult<Typing> {
+        let chat_id = chat_id.0;
+        let floor = MIN_INTERVAL.as_secs_f64();
         let refresh = match refresh {
-            Some(r) if r >= 0.05 => Some(seconds("refresh", r)?),
+            Some(r) if r >= floor => Some(seconds("refresh", r)?),
             None => None,
-            Some(r) => return Err(PyValueError::new_err(format!("refresh must be None or at least 0.05 seconds, not {r}"))),
+            Some(r) => return Err(PyValueError::new_err(format!("refresh must be None or at least {floor} seconds, not {r}"))),
         };
         Ok(Typing { client: self.client(), chat_id, is_async: self.is_async, refresh, refresher: Arc::default() })
     }
 
     /// A client for a self-hosted WAHA server.
     #[classmethod]
-    #[pyo3(signature = (base_url, session=DEFAULT_SESSION.to_owned(), api_key=None, **options))]
+    #[pyo3(signature = (base_url, session=None, api_key=None, **options))]
     fn waha<'py>(
         cls: &Bound<'py, PyType>,
-        base_url: String,
-        session: String,
-        api_key: Option<String>,
+        base_url: &Bound<'py, PyAny>,
+        session: Option<&Bound<'py, PyAny>>,
+        api_key: Option<&Bound<'py, PyAny>>,
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let kwargs = options.map_or_else(|| Ok(PyDict::new(cls.py())), |o| o.copy())?;
@@ -366,26 +359,29 @@ macro_rules! client_class {
             /// with `base_url`, `session` and `api_key` for a WAHA server (or use `waha(...)`).
             #[new]
             #[pyo3(signature = (instance_id=None, access_token=None, *, base_url=None, timeout=10.0,
-                                max_retries=2, rate_limit=None, user_agent=None,
-                                backend="wawp", session=None, api_key=None))]
+                                max_retries=None, rate_limit=None, user_agent=None,
+                                backend=Text("wawp".to_owned()), session=None, api_key=None,
+                                max_connections=None))]
             #[allow(clippy::too_many_arguments)]
-            fn new(
-                py: Python<'_>,
-                instance_id: Option<String>,
-                access_token: Option<String>,
-                base_url: Option<String>,
+            fn new<'py>(
+                py: Python<'py>,
+                instance_id: Option<Text>,
+                access_token: Option<Text>,
+                base_url: Option<Text>,
                 timeout: f64,
-                max_retries: i64,
+                max_retries: Option<Bound<'py, PyAny>>,
                 rate_limit: Option<f64>,
-                user_agent: Option<String>,
-                backend: &str,
-                session: Option<String>,
-                api_key: Option<String>,
+                user_agent: Option<Text>,
+                backend: Text,
+                session: Option<Text>,
+                api_key: Option<Text>,
+                max_connections: Option<Bound<'py, PyAny>>,
             ) -> PyResult<PyClassInitializer<Self>> {
-                let base = build(
-                    $is_async, instance_id, access_token, backend, base_url, session, api_key, timeout,
-                    max_retries, rate_limit, user_agent, py,
-                )?;
+                let options = Options {
+                    instance_id, access_token, backend, base_url, session, api_key, timeout,
+                    max_retries, rate_limit, user_agent, max_connections,
+                };
+                let base = build($is_async, options, py)?;
                 Ok(PyClassInitializer::from(base).add_subclass(Self {}))
             }
 

@@ -5,10 +5,11 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use super::args::{int_in, seconds, Text};
 use super::models::extract_last_seen;
 use super::runtime::runtime;
 use crate::core::chat_id;
-use crate::fake::{Backend, FakeConfig, FakeServer, Fault};
+use crate::fake::{Backend, FakeConfig, FakeServer, Fault, DEFAULT_REQUEST_LOG};
 
 #[pyclass(module = "wawp_presence.testing", name = "FakeServer", frozen)]
 pub struct PyFakeServer {
@@ -26,8 +27,8 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = body.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
-    if let Ok(s) = body.cast::<PyString>() {
-        return Ok(s.to_cow()?.as_bytes().to_vec());
+    if body.is_instance_of::<PyString>() {
+        return Ok(body.extract::<Text>()?.0.into_bytes());
     }
     let text: String = body.py().import("json")?.call_method1("dumps", (body,))?.extract()?;
     Ok(text.into_bytes())
@@ -36,32 +37,40 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 #[pymethods]
 impl PyFakeServer {
     #[new]
-    #[pyo3(signature = (backend="wawp", *, host="127.0.0.1".to_owned(), port=0, instance_id=None,
-                        access_token=None, api_key=None, session="default".to_owned(), engine="NOWEB".to_owned()))]
+    #[pyo3(signature = (backend=Text("wawp".to_owned()), *, host=Text("127.0.0.1".to_owned()), port=None,
+                        instance_id=None, access_token=None, api_key=None, session=Text("default".to_owned()),
+                        engine=Text("NOWEB".to_owned()), request_log=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        backend: &str,
-        host: String,
-        port: u16,
-        instance_id: Option<String>,
-        access_token: Option<String>,
-        api_key: Option<String>,
-        session: String,
-        engine: String,
+        backend: Text,
+        host: Text,
+        port: Option<&Bound<'_, PyAny>>,
+        instance_id: Option<Text>,
+        access_token: Option<Text>,
+        api_key: Option<Text>,
+        session: Text,
+        engine: Text,
+        request_log: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let backend: Backend = backend
-            .parse()
-            .map_err(|_| PyValueError::new_err(format!("backend must be \"wawp\" or \"waha\", not {backend:?}")))?;
+        let backend: Backend = backend.0.trim().parse().map_err(|_| {
+            PyValueError::new_err(format!("backend must be \"wawp\" or \"waha\", not {:?}", backend.0))
+        })?;
+        let port = port.map(|p| int_in(p, "port", 0, u16::MAX.into())).transpose()?.unwrap_or(0);
+        let request_log = match request_log {
+            Some(n) => int_in(n, "request_log", 0, i64::from(u32::MAX))?,
+            None => DEFAULT_REQUEST_LOG as i64,
+        };
         let defaults = FakeConfig::default();
         let config = FakeConfig {
             backend,
-            host,
-            port,
-            instance_id: instance_id.unwrap_or(defaults.instance_id),
-            access_token: access_token.unwrap_or(defaults.access_token),
-            api_key,
-            session,
-            engine,
+            host: host.0,
+            port: u16::try_from(port).unwrap_or(0),
+            instance_id: instance_id.map_or(defaults.instance_id, Text::into_inner),
+            access_token: access_token.map_or(defaults.access_token, Text::into_inner),
+            api_key: api_key.map(Text::into_inner),
+            session: session.0,
+            engine: engine.0,
+            request_log: usize::try_from(request_log).unwrap_or(DEFAULT_REQUEST_LOG),
         };
         let server = FakeServer::start_on(config, runtime()?.handle())
             .map_err(|e| PyOSError::new_err(format!("the fake server could not start: {e}")))?;
@@ -120,15 +129,16 @@ impl PyFakeServer {
     /// Stores what reading `chat_id` answers. `presence` is kept as given (any engine word);
     /// `last_seen` is a datetime or Unix seconds; `participant` adds or replaces one member of a
     /// group; the next `empty_reads` reads answer an empty list first.
-    #[pyo3(signature = (chat_id, presence, last_seen=None, *, participant=None, empty_reads=0))]
+    #[pyo3(signature = (chat_id, presence, last_seen=None, *, participant=None, empty_reads=None))]
     fn set_presence(
         &self,
-        chat_id: &str,
-        presence: &str,
+        chat_id: Text,
+        presence: Text,
         last_seen: Option<&Bound<'_, PyAny>>,
-        participant: Option<&str>,
-        empty_reads: u32,
+        participant: Option<Text>,
+        empty_reads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let empty_reads = empty_reads.map(|n| int_in(n, "empty_reads", 0, u32::MAX.into())).transpose()?.unwrap_or(0);
         let last_seen = match last_seen.filter(|v| !v.is_none()) {
             None => None,
             // Numbers are served exactly as given, so tests can send milliseconds or floats.
@@ -145,8 +155,9 @@ impl PyFakeServer {
                 }
             }),
         };
-        let participant = participant.map(key);
-        self.server.set_presence(&key(chat_id), presence, last_seen, participant.as_deref(), empty_reads);
+        let participant = participant.map(|p| key(&p.0));
+        let empty_reads = u32::try_from(empty_reads).unwrap_or(u32::MAX);
+        self.server.set_presence(&key(&chat_id.0), &presence.0, last_seen, participant.as_deref(), empty_reads);
         Ok(())
     }
 
@@ -154,11 +165,11 @@ impl PyFakeServer {
     /// `headers`, `retry_after`), a `delay` before answering, a dropped connection, a body that
     /// is not JSON, or no answer at all.
     #[pyo3(signature = (status=None, *, body=None, headers=None, retry_after=None, delay=None,
-                        drop=false, malformed=false, hang=false, times=1))]
+                        drop=false, malformed=false, hang=false, times=None))]
     #[allow(clippy::too_many_arguments)]
     fn fail_next(
         &self,
-        status: Option<u16>,
+        status: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
         headers: Option<&Bound<'_, PyAny>>,
         retry_after: Option<&Bound<'_, PyAny>>,
@@ -166,24 +177,26 @@ impl PyFakeServer {
         drop: bool,
         malformed: bool,
         hang: bool,
-        times: u32,
+        times: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let delay = delay
-            .map(|d| super::client::seconds("delay", d))
-            .transpose()?;
+        let delay = delay.map(|d| seconds("delay", d)).transpose()?;
+        let times = times.map(|n| int_in(n, "times", 0, 1_000_000)).transpose()?.unwrap_or(1);
+        let times = u32::try_from(times).unwrap_or(1);
+        let status = status
+            .filter(|s| !s.is_none())
+            .map(|s| int_in(s, "status (an HTTP status code)", 100, 599))
+            .transpose()?
+            .map(|s| u16::try_from(s).unwrap_or(500));
         let chosen = [status.is_some(), drop, malformed, hang].iter().filter(|b| **b).count();
         if chosen > 1 {
             return Err(PyValueError::new_err("choose one of status=, drop=True, malformed=True, hang=True"));
         }
         let fault = if let Some(status) = status {
-            if !(100..=599).contains(&status) {
-                return Err(PyValueError::new_err(format!("status must be an HTTP status code, not {status}")));
-            }
             let mut pairs = Vec::new();
             if let Some(h) = headers {
                 for item in h.call_method0("items")?.try_iter()? {
-                    let (k, v): (String, String) = item?.extract()?;
-                    pairs.push((k, v));
+                    let (k, v): (Text, Text) = item?.extract()?;
+                    pairs.push((k.0, v.0));
                 }
             }
             if let Some(r) = retry_after {
@@ -207,8 +220,9 @@ impl PyFakeServer {
         Ok(())
     }
 
-    /// Every request received, oldest first, as dicts: method, path (raw), query, headers
-    /// (lowercase names), body (bytes), json (the parsed body, or None).
+    /// The most recent requests received (at most `request_log`, 10,000 by default), oldest
+    /// first, as dicts: method, path (raw), query, headers (lowercase names), body (bytes),
+    /// json (the parsed body, or None).
     #[getter]
     fn requests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let json = py.import("json")?;
@@ -247,6 +261,26 @@ impl PyFakeServer {
         self.server.clear_requests();
     }
 
+    /// How many requests the log keeps.
+    #[getter]
+    fn request_log(&self) -> usize {
+        self.server.config().request_log
+    }
+
+    /// Connections and requests seen, as a dict: `connections_opened` (since start or reset),
+    /// `open_connections` and `peak_open_connections`, `in_flight` and `peak_in_flight`.
+    #[getter]
+    fn traffic<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let t = self.server.traffic();
+        let d = PyDict::new(py);
+        d.set_item("connections_opened", t.connections_opened)?;
+        d.set_item("open_connections", t.open_connections)?;
+        d.set_item("peak_open_connections", t.peak_open_connections)?;
+        d.set_item("in_flight", t.in_flight)?;
+        d.set_item("peak_in_flight", t.peak_in_flight)?;
+        Ok(d)
+    }
+
     /// The last global presence set (`"online"` / `"offline"`), or None.
     #[getter]
     fn own_presence(&self) -> Option<String> {
@@ -270,11 +304,11 @@ impl PyFakeServer {
     }
 
     /// Anything but `"WORKING"` makes every presence route answer 422 session-not-ready.
-    fn set_session_status(&self, status: &str) {
-        self.server.set_session_status(status);
+    fn set_session_status(&self, status: Text) {
+        self.server.set_session_status(&status.0);
     }
 
-    /// Forgets presences, faults, requests and subscriptions.
+    /// Forgets presences, faults, requests and subscriptions (open connections stay counted).
     fn reset(&self) {
         self.server.reset();
     }

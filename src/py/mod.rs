@@ -1,5 +1,6 @@
 //! pyo3 bindings: translation between Python and the core, nothing more.
 
+pub mod args;
 pub mod client;
 pub mod errors;
 pub mod fake;

@@ -23,10 +23,10 @@ pub fn state_object(py: Python<'_>, state: PresenceState) -> PyResult<Bound<'_, 
 
 /// A `PresenceState` or one of its string values (any case).
 pub fn extract_state(obj: &Bound<'_, PyAny>) -> PyResult<PresenceState> {
-    let word = obj
-        .cast::<PyString>()
-        .map_err(|_| PyTypeError::new_err("a presence must be a PresenceState or a string"))?
-        .to_cow()?;
+    if !obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("a presence must be a PresenceState or a string"));
+    }
+    let word = obj.extract::<super::args::Text>()?.0;
     PresenceState::from_value(&word).ok_or_else(|| {
         PyValueError::new_err(format!(
             "unknown presence state {word:?}: expected one of online, offline, typing, recording, paused, unknown"
