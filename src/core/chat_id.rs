@@ -7,8 +7,7 @@ use super::error::{Error, ErrorKind, Result};
 
 /// Everything but unreserved characters and `@` is percent-encoded in a path segment, so `/`,
 /// `?`, `#` and `%` can never reach the server as path syntax.
-const PATH_SEGMENT: &AsciiSet =
-    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~').remove(b'.').remove(b'@');
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~').remove(b'.').remove(b'@');
 
 /// Phone numbers per E.164 have at most 15 digits; fewer than 7 is no real number.
 const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
@@ -25,7 +24,9 @@ pub fn normalize(input: &str) -> Result<String> {
                 "c.us" | "lid" | "newsletter" => is_digits(local, &ID_DIGITS),
                 // Another engine's notation for a contact; may carry a `:device` suffix.
                 "s.whatsapp.net" => {
-                    let user = local.split_once(':').map_or(local, |(u, dev)| if is_digits(dev, &(1..=4)) { u } else { local });
+                    let user = local
+                        .split_once(':')
+                        .map_or(local, |(u, dev)| if is_digits(dev, &(1..=4)) { u } else { local });
                     if is_digits(user, &ID_DIGITS) {
                         return Ok(format!("{user}@c.us"));
                     }
@@ -118,9 +119,25 @@ mod tests {
     #[test]
     fn rejected_forms() {
         for bad in [
-            "", "   ", "abc", "@c.us", "../x@c.us", "1/2@g.us", "x@c.us?y=1", "a#b@lid", "447441429009@evil.com",
-            "447441429009@c.us/..", "12@c.us", "+", "++447441429009", "4474414290091234567", "447441429009@@c.us",
-            "44 7441 429009@c.us", "447441429009%40c.us", "447441429009@c.us\n@c.us", "٤٤٧٤٤١٤٢٩٠٠٩",
+            "",
+            "   ",
+            "abc",
+            "@c.us",
+            "../x@c.us",
+            "1/2@g.us",
+            "x@c.us?y=1",
+            "a#b@lid",
+            "447441429009@evil.com",
+            "447441429009@c.us/..",
+            "12@c.us",
+            "+",
+            "++447441429009",
+            "4474414290091234567",
+            "447441429009@@c.us",
+            "44 7441 429009@c.us",
+            "447441429009%40c.us",
+            "447441429009@c.us\n@c.us",
+            "٤٤٧٤٤١٤٢٩٠٠٩",
         ] {
             let err = normalize(bad).unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidChatId, "{bad:?}");

@@ -106,7 +106,11 @@ impl ClientConfig {
                 return bad("access_token must be a non-empty string".into());
             }
         }
-        if self.api_key.as_ref().is_some_and(|k| k.expose().is_empty() || http::HeaderValue::from_str(k.expose()).is_err()) {
+        if self
+            .api_key
+            .as_ref()
+            .is_some_and(|k| k.expose().is_empty() || http::HeaderValue::from_str(k.expose()).is_err())
+        {
             return bad("api_key must be a non-empty string of visible ASCII characters".into());
         }
         check_session(&self.session)?;
@@ -380,7 +384,9 @@ impl Client {
             Value::Array(items) => items,
             other => {
                 let kind = if other.is_object() { "an object" } else { "not a list" };
-                return Err(self.protocol(Error::protocol(format!("expected a JSON list of chats, got {kind}")), &answer));
+                return Err(
+                    self.protocol(Error::protocol(format!("expected a JSON list of chats, got {kind}")), &answer)
+                );
             }
         };
         items
@@ -620,7 +626,9 @@ impl Client {
             _ => true,
         };
         if !has_expected {
-            if let Some(e) = Error::from_success_body(answer.status, unwrapped, self.redactor.body_excerpt(&answer.body)) {
+            if let Some(e) =
+                Error::from_success_body(answer.status, unwrapped, self.redactor.body_excerpt(&answer.body))
+            {
                 return Err(self.on_request(e, answer));
             }
         }
@@ -658,14 +666,12 @@ pub fn check_set(state: PresenceState, chat_id: Option<&str>) -> Result<Option<S
         (PresenceState::Unknown, _, _) => Err(Error::invalid_argument(
             "\"unknown\" is not a presence that can be sent: use online, offline, typing, recording or paused",
         )),
-        (_, true, None) => Err(Error::invalid_argument(format!(
-            "presence {:?} is about one chat: pass chat_id=...",
-            state.as_str()
-        ))),
-        (_, false, Some(_)) => Err(Error::invalid_argument(format!(
-            "presence {:?} is global: it is sent without chat_id",
-            state.as_str()
-        ))),
+        (_, true, None) => {
+            Err(Error::invalid_argument(format!("presence {:?} is about one chat: pass chat_id=...", state.as_str())))
+        }
+        (_, false, Some(_)) => {
+            Err(Error::invalid_argument(format!("presence {:?} is global: it is sent without chat_id", state.as_str())))
+        }
         (_, _, chat) => chat.map(chat_id::normalize).transpose(),
     }
 }

@@ -139,7 +139,8 @@ async fn get_many_keeps_order_and_bounds_concurrency() {
     let started = Instant::now();
     let results = client.get_many(ids.iter().cloned().map(Ok).collect(), 4, Duration::ZERO, true).await.unwrap();
     let took = started.elapsed();
-    let got: Vec<(String, bool)> = results.into_iter().map(|r| r.map(|c| (c.id.clone(), c.is_online())).unwrap()).collect();
+    let got: Vec<(String, bool)> =
+        results.into_iter().map(|r| r.map(|c| (c.id.clone(), c.is_online())).unwrap()).collect();
     let want: Vec<(String, bool)> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i % 2 == 0)).collect();
     assert_eq!(got, want);
     // 12 requests of 150 ms, 4 at a time: three waves, not one (unbounded) and not twelve.
@@ -156,10 +157,13 @@ async fn waha_typing_goes_through_set_presence() {
     client.stop_typing(CHAT).await.unwrap();
     assert_eq!(server.chat_states().get(CHAT).map(String::as_str), Some("paused"));
     let bodies: Vec<String> = server.requests().iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
-    assert_eq!(bodies, [
-        format!(r#"{{"chatId":"{CHAT}","presence":"typing"}}"#),
-        format!(r#"{{"chatId":"{CHAT}","presence":"paused"}}"#),
-    ]);
+    assert_eq!(
+        bodies,
+        [
+            format!(r#"{{"chatId":"{CHAT}","presence":"typing"}}"#),
+            format!(r#"{{"chatId":"{CHAT}","presence":"paused"}}"#),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -174,7 +178,8 @@ async fn a_huge_fan_out_never_opens_more_connections_than_the_bound() {
     let ids: Vec<String> = (0..60).map(|i| format!("44744142{i:04}@c.us")).collect();
     // Slow answers, so that every lookup would be in flight at once if nothing bounded them.
     server.fail_next(Fault::Delay(Duration::from_millis(20)), 60);
-    let results = client.get_many(ids.iter().cloned().map(Ok).collect(), usize::MAX, Duration::ZERO, true).await.unwrap();
+    let results =
+        client.get_many(ids.iter().cloned().map(Ok).collect(), usize::MAX, Duration::ZERO, true).await.unwrap();
     assert_eq!(results.len(), 60);
     assert!(results.iter().all(Result::is_ok));
     let traffic = server.traffic();

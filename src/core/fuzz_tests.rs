@@ -14,13 +14,42 @@ use super::secret::{Redactor, Secret};
 const CHAT: &str = "447441429009@c.us";
 
 const KEYS: &[&str] = &[
-    "id", "chatId", "presences", "data", "participant", "from", "lastKnownPresence", "presence", "type", "lastSeen",
-    "code", "error", "message", "detail", "status", "expected", "statusCode",
+    "id",
+    "chatId",
+    "presences",
+    "data",
+    "participant",
+    "from",
+    "lastKnownPresence",
+    "presence",
+    "type",
+    "lastSeen",
+    "code",
+    "error",
+    "message",
+    "detail",
+    "status",
+    "expected",
+    "statusCode",
 ];
 
 const WORDS: &[&str] = &[
-    "online", "offline", "available", "unavailable", "composing", "typing", "recording", "paused", "away", "",
-    "447441429009@c.us", "447441429009@s.whatsapp.net", "120363041234567890@g.us", "1700000000", "-1", "1e300",
+    "online",
+    "offline",
+    "available",
+    "unavailable",
+    "composing",
+    "typing",
+    "recording",
+    "paused",
+    "away",
+    "",
+    "447441429009@c.us",
+    "447441429009@s.whatsapp.net",
+    "120363041234567890@g.us",
+    "1700000000",
+    "-1",
+    "1e300",
 ];
 
 fn number() -> impl Strategy<Value = Value> {
@@ -38,12 +67,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        number(),
-        text().prop_map(Value::String),
-    ]
+    prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool), number(), text().prop_map(Value::String),]
 }
 
 fn key() -> impl Strategy<Value = String> {

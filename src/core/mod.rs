@@ -12,6 +12,6 @@ pub mod webhook;
 #[cfg(test)]
 mod client_tests;
 #[cfg(test)]
-mod webhook_tests;
-#[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod webhook_tests;

@@ -193,7 +193,8 @@ pub fn participant_from_value(value: &Value, chat: &str) -> Result<ParticipantPr
     let obj = value
         .as_object()
         .ok_or_else(|| Error::protocol(format!("a presence entry should be an object, got {}", kind_of(value))))?;
-    let participant = str_field(obj, &["participant", "from"]).map_or_else(|| chat.to_owned(), chat_id::normalize_lenient);
+    let participant =
+        str_field(obj, &["participant", "from"]).map_or_else(|| chat.to_owned(), chat_id::normalize_lenient);
     let word = str_field(obj, &["lastKnownPresence", "presence", "type"]);
     let state = word.map_or(PresenceState::Unknown, PresenceState::from_wire);
     let raw_presence = match (state, word) {
@@ -306,17 +307,28 @@ mod tests {
 
     #[test]
     fn group_with_several_participants() {
-        let c = chat(r#"{"id":"120363025246125486@g.us","presences":[
+        let c = chat(
+            r#"{"id":"120363025246125486@g.us","presences":[
             {"participant":"1111111@c.us","lastKnownPresence":"typing","lastSeen":null},
             {"participant":"2222222@lid","lastKnownPresence":"offline","lastSeen":1700000000},
-            {"participant":"3333333@c.us","lastKnownPresence":"offline","lastSeen":1700000100}]}"#).unwrap();
+            {"participant":"3333333@c.us","lastKnownPresence":"offline","lastSeen":1700000100}]}"#,
+        )
+        .unwrap();
         assert!(c.is_group() && c.is_online());
         assert_eq!(c.last_seen().unwrap().timestamp(), 1700000100);
     }
 
     #[test]
     fn wrong_shapes_are_protocol_errors() {
-        for body in ["<html>oops</html>", "[]", "42", r#"{"presences":"x","id":"1"}"#, r#"{"foo":1}"#, r#"{"id":"1@c.us","presences":[1]}"#, ""] {
+        for body in [
+            "<html>oops</html>",
+            "[]",
+            "42",
+            r#"{"presences":"x","id":"1"}"#,
+            r#"{"foo":1}"#,
+            r#"{"id":"1@c.us","presences":[1]}"#,
+            "",
+        ] {
             assert_eq!(chat(body).unwrap_err().kind, ErrorKind::Protocol, "{body}");
         }
         assert_eq!(parse_chat_list(br#"{"id":"1@c.us","presences":[]}"#).unwrap_err().kind, ErrorKind::Protocol);

@@ -108,7 +108,7 @@ const WAWP: BackendSpec = BackendSpec {
     routes: [
         (Operation::SetPresence, r(Method::Post, "/v2/presence")), // (inferred)
         (Operation::GetChat, r(Method::Get, "/v2/presence/{chatId}")), // (inferred)
-        (Operation::GetAll, r(Method::Get, "/v2/presence")), // (inferred)
+        (Operation::GetAll, r(Method::Get, "/v2/presence")),       // (inferred)
         (Operation::Subscribe, r(Method::Post, "/v2/presence/{chatId}/subscribe")),
         (Operation::StartTyping, r(Method::Post, "/v2/send/start-typing")),
         (Operation::StopTyping, r(Method::Post, "/v2/send/stop-typing")),

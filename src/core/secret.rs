@@ -61,8 +61,7 @@ impl Redactor {
         for secret in &self.secrets {
             out = out.replace(secret.as_str(), "***");
             let encoded: String =
-                percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
-                    .to_string();
+                percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
             if encoded != *secret {
                 out = out.replace(encoded.as_str(), "***");
             }

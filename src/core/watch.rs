@@ -138,14 +138,17 @@ mod tests {
         server.set_presence(&b, "offline", Some(1_700_000_000.into()), None, 0);
         let mut w = Watcher::new(client, &[a.clone(), b.clone()], MIN_INTERVAL, RESUBSCRIBE_EVERY).unwrap();
         let first = [w.next().await.unwrap(), w.next().await.unwrap()];
-        assert_eq!(first.iter().map(|c| (c.chat_id.as_str(), c.previous, c.current)).collect::<Vec<_>>(), [
-            (a.as_str(), None, PresenceState::Online),
-            (b.as_str(), None, PresenceState::Offline),
-        ]);
+        assert_eq!(
+            first.iter().map(|c| (c.chat_id.as_str(), c.previous, c.current)).collect::<Vec<_>>(),
+            [(a.as_str(), None, PresenceState::Online), (b.as_str(), None, PresenceState::Offline),]
+        );
         assert_eq!(server.subscriptions(), [a.clone(), b.clone()]);
         server.set_presence(&a, "unavailable", Some(1_700_000_100.into()), None, 0);
         let change = tokio::time::timeout(Duration::from_secs(5), w.next()).await.unwrap().unwrap();
-        assert_eq!((change.chat_id, change.previous, change.current), (a, Some(PresenceState::Online), PresenceState::Offline));
+        assert_eq!(
+            (change.chat_id, change.previous, change.current),
+            (a, Some(PresenceState::Online), PresenceState::Offline)
+        );
         assert_eq!(change.last_seen.unwrap().timestamp(), 1_700_000_100);
     }
 
@@ -153,7 +156,9 @@ mod tests {
     fn bad_arguments_fail_before_anything_is_sent() {
         let client = Arc::new(Client::new(ClientConfig::wawp("i", "t")).unwrap());
         assert!(Watcher::new(Arc::clone(&client), &[], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err());
-        assert!(Watcher::new(Arc::clone(&client), &["garbage".into()], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err());
+        assert!(
+            Watcher::new(Arc::clone(&client), &["garbage".into()], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err()
+        );
         let one = ["447441429009@c.us".to_owned()];
         for too_fast in [Duration::ZERO, Duration::from_nanos(1000), MIN_INTERVAL - Duration::from_nanos(1)] {
             let err = Watcher::new(Arc::clone(&client), &one, too_fast, RESUBSCRIBE_EVERY).err().unwrap();

@@ -52,8 +52,8 @@ fn quoted(text: &str) -> String {
 /// Reads a `presence.update` envelope. The payload is WAHA's `WAHAChatPresences`
 /// (`{"id", "presences": [...]}`) or Wawp's one-participant `{"chatId", "type", "from"}`.
 pub fn parse_event(body: &[u8]) -> Result<PresenceEvent> {
-    let json: Value = serde_json::from_slice(body)
-        .map_err(|e| invalid_event(format!("the webhook body is not valid JSON ({e})")))?;
+    let json: Value =
+        serde_json::from_slice(body).map_err(|e| invalid_event(format!("the webhook body is not valid JSON ({e})")))?;
     let envelope = json.as_object().ok_or_else(|| {
         invalid_event(format!("the webhook body should be a JSON object, got {}", model::kind_of(&json)))
     })?;
@@ -235,9 +235,12 @@ fn check_age(headers: &[(String, String)], max_age: Duration, now: DateTime<Utc>
     let raw = header(headers, TIMESTAMP_HEADER).ok_or_else(|| {
         invalid_signature(format!("the delivery has no {TIMESTAMP_HEADER} header, so its age cannot be checked"))
     })?;
-    let sent = raw.trim().parse::<f64>().ok().and_then(model::millis_to_datetime).ok_or_else(|| {
-        invalid_signature(format!("{TIMESTAMP_HEADER} {} is not Unix milliseconds", quoted(raw)))
-    })?;
+    let sent = raw
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(model::millis_to_datetime)
+        .ok_or_else(|| invalid_signature(format!("{TIMESTAMP_HEADER} {} is not Unix milliseconds", quoted(raw))))?;
     let limit = chrono::TimeDelta::from_std(max_age).unwrap_or(chrono::TimeDelta::MAX);
     let age = now.signed_duration_since(sent);
     let seconds = |d: chrono::TimeDelta| d.num_milliseconds() as f64 / 1000.0;

@@ -83,7 +83,8 @@ fn verification_tolerates_case_and_space_but_nothing_else() {
 
 #[test]
 fn algorithm_names() {
-    for (name, want) in [("sha512", Algorithm::Sha512), ("SHA256", Algorithm::Sha256), (" Sha512 ", Algorithm::Sha512)] {
+    for (name, want) in [("sha512", Algorithm::Sha512), ("SHA256", Algorithm::Sha256), (" Sha512 ", Algorithm::Sha512)]
+    {
         assert_eq!(name.parse::<Algorithm>().unwrap(), want, "{name}");
     }
     for name in ["", "md5", "sha1", "sha-512", "hmac-sha512", "sha384"] {
@@ -106,10 +107,7 @@ fn waha_envelope_with_a_group() {
     assert_eq!(e.chat.id, "120363041234567890@g.us");
     assert!(e.chat.is_group() && e.chat.is_online());
     let states: Vec<_> = e.chat.presences.iter().map(|p| (p.participant.as_str(), p.state)).collect();
-    assert_eq!(
-        states,
-        [("447441429009@c.us", PresenceState::Typing), ("123456789012345@lid", PresenceState::Offline)]
-    );
+    assert_eq!(states, [("447441429009@c.us", PresenceState::Typing), ("123456789012345@lid", PresenceState::Offline)]);
     // lastSeen inside the payload stays seconds.
     assert_eq!(e.chat.presences[1].last_seen.unwrap().timestamp(), 1_741_249_000);
     assert_eq!(e.chat.presences[0].last_seen, None);
@@ -130,7 +128,10 @@ fn wawp_payload_becomes_one_participant() {
 
     // In a group, `from` is the member; without it the chat itself is the participant.
     let g = event(r#"{"payload":{"chatId":"120363041234567890@g.us","type":"available","from":"1234567@lid"}}"#);
-    assert_eq!((g.chat.id.as_str(), g.chat.presences[0].participant.as_str()), ("120363041234567890@g.us", "1234567@lid"));
+    assert_eq!(
+        (g.chat.id.as_str(), g.chat.presences[0].participant.as_str()),
+        ("120363041234567890@g.us", "1234567@lid")
+    );
     assert_eq!(g.chat.presences[0].state, PresenceState::Online);
     let alone = event(r#"{"payload":{"chatId":"447441429009@c.us","type":"unavailable"}}"#);
     assert_eq!(alone.chat.presences[0].participant, "447441429009@c.us");
@@ -141,7 +142,10 @@ fn wawp_payload_becomes_one_participant() {
     assert_eq!(odd.chat.presences[0].state, PresenceState::Unknown);
     assert_eq!(odd.chat.presences[0].raw_presence.as_deref(), Some("hovering"));
     // Also accepted with `id` in place of `chatId`.
-    assert_eq!(event(r#"{"payload":{"id":"447441429009@c.us","type":"paused"}}"#).chat.presences[0].state, PresenceState::Paused);
+    assert_eq!(
+        event(r#"{"payload":{"id":"447441429009@c.us","type":"paused"}}"#).chat.presences[0].state,
+        PresenceState::Paused
+    );
 }
 
 /// Builds the example the OpenAPI document gives for a schema, from its `example`, `default`
@@ -172,7 +176,9 @@ fn the_openapi_example_parses() {
     let envelope = example(&json!({"$ref": "#/components/schemas/WAHAWebhookPresenceUpdate"}), &spec).unwrap();
     // The document's own example, as a sender would post it.
     assert_eq!(envelope["event"], "presence.update");
-    assert!(envelope.get("me").is_some() && envelope.get("environment").is_some() && envelope.get("metadata").is_some());
+    assert!(
+        envelope.get("me").is_some() && envelope.get("environment").is_some() && envelope.get("metadata").is_some()
+    );
     let e = parse_event(envelope.to_string().as_bytes()).unwrap();
     assert_eq!(e.id.as_deref(), Some("evt_01aaaaaaaaaaaaaaaaaaaaaaaa"));
     assert_eq!(e.timestamp.unwrap().timestamp_millis(), 1_634_567_890_123);
@@ -200,7 +206,9 @@ fn duplicate_deliveries_keep_their_id() {
 
 #[test]
 fn envelope_timestamp_is_milliseconds_whatever_its_size() {
-    let at = |ts: &str| event(&format!(r#"{{"timestamp":{ts},"payload":{{"id":"1234567@c.us","presences":[]}}}}"#)).timestamp;
+    let at = |ts: &str| {
+        event(&format!(r#"{{"timestamp":{ts},"payload":{{"id":"1234567@c.us","presences":[]}}}}"#)).timestamp
+    };
     assert_eq!(at("1741249702485.9").unwrap().timestamp_micros(), 1_741_249_702_485_900);
     assert_eq!(at(r#""1741249702485""#).unwrap().timestamp_millis(), 1_741_249_702_485);
     // A value that would be seconds for lastSeen is still milliseconds here.
@@ -265,7 +273,12 @@ fn signed(body: &[u8], algorithm: Algorithm) -> Vec<(String, String)> {
     ])
 }
 
-fn delivery_error(body: &[u8], h: &[(String, String)], secret: Option<&[u8]>, max_age: Option<Duration>) -> crate::core::error::Error {
+fn delivery_error(
+    body: &[u8],
+    h: &[(String, String)],
+    secret: Option<&[u8]>,
+    max_age: Option<Duration>,
+) -> crate::core::error::Error {
     let err = check_delivery(body, h, secret, max_age, now()).expect_err("should fail");
     // Whatever failed, the message holds neither the secret nor the signature that would pass.
     for algorithm in [Algorithm::Sha512, Algorithm::Sha256] {
@@ -371,8 +384,21 @@ fn age_checks() {
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "id", "timestamp", "event", "session", "engine", "payload", "presences", "participant",
-            "lastKnownPresence", "lastSeen", "chatId", "type", "from", "presence", "me",
+            "id",
+            "timestamp",
+            "event",
+            "session",
+            "engine",
+            "payload",
+            "presences",
+            "participant",
+            "lastKnownPresence",
+            "lastSeen",
+            "chatId",
+            "type",
+            "from",
+            "presence",
+            "me",
         ])
         .prop_map(str::to_owned),
         ".{0,8}",
@@ -386,8 +412,16 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<f64>().prop_filter_map("JSON numbers are finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
-        prop::sample::select(vec!["presence.update", "message", "composing", "online", "447441429009@c.us", "1@g.us", ""])
-            .prop_map(|s| Value::String(s.to_owned())),
+        prop::sample::select(vec![
+            "presence.update",
+            "message",
+            "composing",
+            "online",
+            "447441429009@c.us",
+            "1@g.us",
+            ""
+        ])
+        .prop_map(|s| Value::String(s.to_owned())),
         ".{0,16}".prop_map(Value::String),
     ];
     leaf.prop_recursive(5, 96, 8, |inner| {
@@ -401,8 +435,12 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn header_list() -> impl Strategy<Value = Vec<(String, String)>> {
     let name = prop_oneof![
         prop::sample::select(vec![
-            "X-Webhook-Hmac", "x-webhook-hmac", "X-WEBHOOK-HMAC-ALGORITHM", "x-webhook-hmac-algorithm",
-            "X-Webhook-Timestamp", "x-webhook-timestamp",
+            "X-Webhook-Hmac",
+            "x-webhook-hmac",
+            "X-WEBHOOK-HMAC-ALGORITHM",
+            "x-webhook-hmac-algorithm",
+            "X-Webhook-Timestamp",
+            "x-webhook-timestamp",
         ])
         .prop_map(str::to_owned),
         ".{0,12}",

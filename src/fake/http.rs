@@ -39,15 +39,8 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-pub(super) async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let app = App {
-        router: super::routes::router(Arc::clone(&shared)),
-        shared,
-    };
+pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let app = App { router: super::routes::router(Arc::clone(&shared)), shared };
     loop {
         let stream = tokio::select! {
             () = until_stopped(&mut stopped) => return,
@@ -66,8 +59,7 @@ pub(super) async fn serve(
         tokio::spawn(async move {
             let shared = Arc::clone(&app.shared);
             let service = service_fn(move |req| app.clone().handle(req));
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+            let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
             // Dropping the connection future closes the socket, whatever it was waiting for.
             tokio::select! {
                 _ = connection => {}
@@ -119,12 +111,7 @@ impl App {
         };
         match fault {
             None => {}
-            Some(Fault::Status {
-                status,
-                body,
-                headers,
-                delay,
-            }) => {
+            Some(Fault::Status { status, body, headers, delay }) => {
                 if let Some(delay) = delay {
                     tokio::time::sleep(delay).await;
                 }
@@ -133,12 +120,9 @@ impl App {
             Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
             Some(Fault::Drop) => return Err(DropConnection),
             Some(Fault::Malformed) => {
-                return Ok((
-                    StatusCode::OK,
-                    [(CONTENT_TYPE, "text/html; charset=utf-8")],
-                    MALFORMED_PAGE,
+                return Ok(
+                    (StatusCode::OK, [(CONTENT_TYPE, "text/html; charset=utf-8")], MALFORMED_PAGE).into_response()
                 )
-                    .into_response())
             }
             // Shutdown drops this future with its connection.
             Some(Fault::Hang) => std::future::pending::<()>().await,
@@ -149,10 +133,7 @@ impl App {
         if let Some(refusal) = self.auth_refusal(&parts) {
             return Ok(refusal);
         }
-        let answer = self
-            .router
-            .oneshot(Request::from_parts(parts, Body::from(body)))
-            .await;
+        let answer = self.router.oneshot(Request::from_parts(parts, Body::from(body))).await;
         Ok(answer.unwrap_or_else(|never| match never {}))
     }
 
@@ -167,12 +148,7 @@ impl App {
             }
             Backend::Wawp => {
                 let query = decode_query(parts.uri.query());
-                let param = |name: &str| {
-                    query
-                        .iter()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.as_str())
-                };
+                let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
                 if param("access_token") != Some(config.access_token.as_str()) {
                     Some(unauthorized())
                 } else if param("instance_id") != Some(config.instance_id.as_str()) {
@@ -192,9 +168,7 @@ impl App {
 }
 
 pub(super) fn decode_query(query: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect()
 }
 
 fn record(parts: &Parts, body: &[u8]) -> RecordedRequest {
@@ -232,10 +206,7 @@ fn fault_response(status: u16, body: Option<Vec<u8>>, headers: &[(String, String
     };
     for (name, value) in headers {
         // A header that cannot be sent is left out rather than losing the whole fault.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
             response.headers_mut().insert(name, value);
         }
     }

@@ -46,11 +46,7 @@ pub struct UnknownBackend(pub String);
 
 impl fmt::Display for UnknownBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown backend {:?}: expected \"wawp\" or \"waha\"",
-            self.0
-        )
+        write!(f, "unknown backend {:?}: expected \"wawp\" or \"waha\"", self.0)
     }
 }
 
@@ -163,12 +159,7 @@ impl Traffic {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
     /// Answer `status`; `body: None` gives a JSON body fitting the status. Waits `delay` first.
-    Status {
-        status: u16,
-        body: Option<Vec<u8>>,
-        headers: Vec<(String, String)>,
-        delay: Option<Duration>,
-    },
+    Status { status: u16, body: Option<Vec<u8>>, headers: Vec<(String, String)>, delay: Option<Duration> },
     /// Wait, then answer normally.
     Delay(Duration),
     /// Close the connection without any answer.
@@ -296,10 +287,7 @@ pub struct FakeServer {
 
 impl fmt::Debug for FakeServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FakeServer")
-            .field("backend", &self.shared.config.backend)
-            .field("url", &self.url())
-            .finish()
+        f.debug_struct("FakeServer").field("backend", &self.shared.config.backend).field("url", &self.url()).finish()
     }
 }
 
@@ -310,10 +298,7 @@ impl FakeServer {
     }
 
     /// Binds and spawns the server on `handle`'s runtime; callable from any thread.
-    pub fn start_on(
-        cfg: FakeConfig,
-        handle: &tokio::runtime::Handle,
-    ) -> std::io::Result<FakeServer> {
+    pub fn start_on(cfg: FakeConfig, handle: &tokio::runtime::Handle) -> std::io::Result<FakeServer> {
         let listener = std::net::TcpListener::bind((cfg.host.as_str(), cfg.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -322,10 +307,7 @@ impl FakeServer {
             let _context = handle.enter();
             tokio::net::TcpListener::from_std(listener)?
         };
-        let shared = Arc::new(Shared {
-            config: cfg,
-            state: Mutex::new(State::default()),
-        });
+        let shared = Arc::new(Shared { config: cfg, state: Mutex::new(State::default()) });
         let (stop, stopped) = watch::channel(false);
         handle.spawn(http::serve(listener, Arc::clone(&shared), stopped));
         Ok(FakeServer { shared, addr, stop })
@@ -360,11 +342,7 @@ impl FakeServer {
         };
         let mut state = self.shared.lock();
         let chat = state.chats.entry(chat_id.to_owned()).or_default();
-        match chat
-            .presences
-            .iter_mut()
-            .find(|p| p.participant == entry.participant)
-        {
+        match chat.presences.iter_mut().find(|p| p.participant == entry.participant) {
             Some(existing) => *existing = entry,
             None => chat.presences.push(entry),
         }
@@ -374,9 +352,7 @@ impl FakeServer {
     /// Queues `times` copies of `fault` after any already queued.
     pub fn fail_next(&self, fault: Fault, times: u32) {
         let mut state = self.shared.lock();
-        state
-            .faults
-            .extend(std::iter::repeat_n(fault, times as usize));
+        state.faults.extend(std::iter::repeat_n(fault, times as usize));
     }
 
     /// The most recent requests (at most `FakeConfig::request_log`), oldest first.

@@ -25,10 +25,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         Backend::Waha => Router::new()
             .route("/api/{session}/presence", get(get_all).post(set))
             .route("/api/{session}/presence/{chat_id}", get(get_one))
-            .route(
-                "/api/{session}/presence/{chat_id}/subscribe",
-                post(subscribe),
-            ),
+            .route("/api/{session}/presence/{chat_id}/subscribe", post(subscribe)),
         Backend::Wawp => Router::new()
             .route("/v2/presence", get(get_all).post(set))
             .route("/v2/presence/{chat_id}", get(get_one))
@@ -36,10 +33,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
             .route("/v2/send/start-typing", post(start_typing))
             .route("/v2/send/stop-typing", post(stop_typing)),
     };
-    routes
-        .fallback(not_found)
-        .method_not_allowed_fallback(not_found)
-        .with_state(shared)
+    routes.fallback(not_found).method_not_allowed_fallback(not_found).with_state(shared)
 }
 
 pub(super) fn json(status: StatusCode, body: Value) -> Response {
@@ -49,10 +43,7 @@ pub(super) fn json(status: StatusCode, body: Value) -> Response {
 /// NestJS's default error body, which both servers use for most statuses.
 pub(super) fn error_json(status: StatusCode) -> Response {
     let message = status.canonical_reason().unwrap_or("Error");
-    json(
-        status,
-        j!({ "message": message, "statusCode": status.as_u16() }),
-    )
+    json(status, j!({ "message": message, "statusCode": status.as_u16() }))
 }
 
 pub(super) fn unauthorized() -> Response {
@@ -102,10 +93,7 @@ impl Shared {
                     "We didn't find a session with name '{session}'. \
                      Please start it first by using POST /api/sessions/{session}/start request"
                 );
-                return Err(Box::new(json(
-                    StatusCode::NOT_FOUND,
-                    j!({ "message": message, "statusCode": 404 }),
-                )));
+                return Err(Box::new(json(StatusCode::NOT_FOUND, j!({ "message": message, "statusCode": 404 }))));
             }
         }
         let status = self.lock().session_status.clone();
@@ -130,8 +118,7 @@ impl Shared {
 
 /// The set-presence rules: a known word, chatId absent for online/offline, present otherwise.
 fn parse_set(body: &[u8]) -> Result<(String, Option<String>), String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
     let Value::Object(fields) = value else {
         return Err("body must be a JSON object".to_owned());
     };
@@ -148,9 +135,7 @@ fn parse_set(body: &[u8]) -> Result<(String, Option<String>), String> {
         ("online" | "offline", None) => Ok((presence.to_owned(), None)),
         ("online" | "offline", Some(_)) => Err(format!("chatId must be omitted for {presence}")),
         ("typing" | "recording" | "paused", Some(chat)) => Ok((presence.to_owned(), Some(chat))),
-        ("typing" | "recording" | "paused", None) => {
-            Err(format!("chatId is required for {presence}"))
-        }
+        ("typing" | "recording" | "paused", None) => Err(format!("chatId is required for {presence}")),
         _ => Err(format!("presence must be one of: {PRESENCES}")),
     }
 }
@@ -190,22 +175,12 @@ async fn get_all(State(shared): State<Arc<Shared>>, params: PathParams) -> Respo
         return *refused;
     }
     if shared.config.engine.eq_ignore_ascii_case("WEBJS") {
-        let message = format!(
-            "The method is not implemented by the engine {}. Try another engine.",
-            shared.config.engine
-        );
-        return json(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            j!({ "message": message, "statusCode": 422 }),
-        );
+        let message =
+            format!("The method is not implemented by the engine {}. Try another engine.", shared.config.engine);
+        return json(StatusCode::UNPROCESSABLE_ENTITY, j!({ "message": message, "statusCode": 422 }));
     }
     let mut state = shared.lock();
-    let chats: Vec<Value> = state
-        .subscriptions
-        .clone()
-        .iter()
-        .map(|chat| state.read_chat(chat))
-        .collect();
+    let chats: Vec<Value> = state.subscriptions.clone().iter().map(|chat| state.read_chat(chat)).collect();
     json(StatusCode::OK, Value::Array(chats))
 }
 
@@ -226,18 +201,11 @@ async fn stop_typing(state: State<Arc<Shared>>, params: PathParams, uri: Uri) ->
 }
 
 /// Wawp's typing helpers: the chat comes as the `chatId` query parameter.
-fn typing(
-    State(shared): State<Arc<Shared>>,
-    params: PathParams,
-    uri: Uri,
-    state: &str,
-) -> Response {
+fn typing(State(shared): State<Arc<Shared>>, params: PathParams, uri: Uri, state: &str) -> Response {
     if let Err(refused) = shared.admit(params) {
         return *refused;
     }
-    let chat = decode_query(uri.query())
-        .into_iter()
-        .find(|(name, value)| name == "chatId" && !value.is_empty());
+    let chat = decode_query(uri.query()).into_iter().find(|(name, value)| name == "chatId" && !value.is_empty());
     let Some((_, chat)) = chat else {
         return shared.bad_request("chatId query parameter is required");
     };

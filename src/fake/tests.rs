@@ -15,10 +15,7 @@ const GROUP: &str = "120363025555555555@g.us";
 
 fn http() -> reqwest::Client {
     // No proxy: a proxy from the environment must not see (or break) loopback traffic.
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("reqwest client")
+    reqwest::Client::builder().no_proxy().build().expect("reqwest client")
 }
 
 fn enc(chat: &str) -> String {
@@ -38,18 +35,11 @@ struct Api {
 impl Api {
     async fn start(config: FakeConfig) -> Api {
         let server = FakeServer::start(config).await.expect("fake server starts");
-        Api {
-            server,
-            http: http(),
-        }
+        Api { server, http: http() }
     }
 
     async fn of(backend: Backend) -> Api {
-        Api::start(FakeConfig {
-            backend,
-            ..FakeConfig::default()
-        })
-        .await
+        Api::start(FakeConfig { backend, ..FakeConfig::default() }).await
     }
 
     /// `route` is what follows the backend's prefix, e.g. "/presence/<chat>".
@@ -104,27 +94,18 @@ impl Api {
 
 /// The project's reqwest has no `json` feature.
 fn with_json(builder: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
-    builder
-        .header("content-type", "application/json")
-        .body(body.to_string())
+    builder.header("content-type", "application/json").body(body.to_string())
 }
 
 /// Status and JSON body; an empty body reads as null. Every JSON answer must say it is JSON.
 async fn read_json(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned());
     let bytes = response.bytes().await.expect("body");
     if bytes.is_empty() {
         return (status, Value::Null);
     }
-    assert_eq!(
-        content_type.as_deref(),
-        Some("application/json"),
-        "status {status}"
-    );
+    assert_eq!(content_type.as_deref(), Some("application/json"), "status {status}");
     let body = serde_json::from_slice(&bytes).expect("a JSON body");
     (status, body)
 }
@@ -144,10 +125,7 @@ fn presence_words(chat: &Value) -> Vec<(String, String)> {
 /// Polls until a new connection to `url`'s port is refused, or gives up after about 2 s.
 async fn refused_soon(port: u16) -> bool {
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -157,9 +135,7 @@ async fn refused_soon(port: u16) -> bool {
 
 /// Sends raw bytes and returns everything the server writes back before closing.
 async fn raw_exchange(server: &FakeServer, request: &str) -> Vec<u8> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
-        .await
-        .expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port())).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut answer = Vec::new();
     // A reset also ends the answer; what was read before it is what counts.
@@ -181,15 +157,9 @@ fn default_config_has_fresh_random_credentials() {
     let (a, b) = (FakeConfig::default(), FakeConfig::default());
     assert_ne!(a.access_token, b.access_token);
     assert_eq!(a.access_token.len(), 32);
-    let hex = a
-        .instance_id
-        .strip_prefix("fake-instance-")
-        .expect("prefix");
+    let hex = a.instance_id.strip_prefix("fake-instance-").expect("prefix");
     assert!(hex.len() == 8 && hex.chars().all(|c| c.is_ascii_hexdigit()));
-    assert_eq!(
-        (a.host.as_str(), a.port, a.session.as_str()),
-        ("127.0.0.1", 0, "default")
-    );
+    assert_eq!((a.host.as_str(), a.port, a.session.as_str()), ("127.0.0.1", 0, "default"));
     assert_eq!(a.engine, "NOWEB");
 }
 
@@ -203,9 +173,7 @@ fn server_can_be_shared_across_threads() {
 async fn set_presence_updates_own_and_chat_state() {
     for backend in [Backend::Waha, Backend::Wawp] {
         let api = Api::of(backend).await;
-        let response = api
-            .post("/presence", Some(json!({"presence": "online"})))
-            .await;
+        let response = api.post("/presence", Some(json!({"presence": "online"}))).await;
         match backend {
             // WAHA: bare 201. Wawp: 200 with a small JSON body.
             Backend::Waha => {
@@ -213,10 +181,7 @@ async fn set_presence_updates_own_and_chat_state() {
                 assert!(response.bytes().await.expect("body").is_empty());
             }
             Backend::Wawp => {
-                assert_eq!(
-                    read_json(response).await,
-                    (StatusCode::OK, json!({"success": true}))
-                );
+                assert_eq!(read_json(response).await, (StatusCode::OK, json!({"success": true})));
             }
         }
         assert_eq!(api.server.own_presence().as_deref(), Some("online"));
@@ -225,15 +190,11 @@ async fn set_presence_updates_own_and_chat_state() {
             let (status, _) = api.set(json!({"presence": presence, "chatId": chat})).await;
             assert!(status.is_success(), "{backend}: {presence}");
         }
-        let (status, _) = api
-            .set(json!({"presence": "offline", "chatId": null}))
-            .await;
+        let (status, _) = api.set(json!({"presence": "offline", "chatId": null})).await;
         assert!(status.is_success());
         assert_eq!(api.server.own_presence().as_deref(), Some("offline"));
-        let expected = BTreeMap::from([
-            (ALICE.to_owned(), "paused".to_owned()),
-            (BOB.to_owned(), "recording".to_owned()),
-        ]);
+        let expected =
+            BTreeMap::from([(ALICE.to_owned(), "paused".to_owned()), (BOB.to_owned(), "recording".to_owned())]);
         assert_eq!(api.server.chat_states(), expected);
     }
 }
@@ -272,11 +233,7 @@ async fn set_presence_rules_answer_400_in_each_backends_shape() {
             .await
             .expect("POST");
         assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(
-            api.server.own_presence(),
-            None,
-            "a refused set changes nothing"
-        );
+        assert_eq!(api.server.own_presence(), None, "a refused set changes nothing");
         assert!(api.server.chat_states().is_empty());
     }
 }
@@ -286,8 +243,7 @@ async fn reading_a_chat_answers_what_was_stored_and_subscribes() {
     for backend in [Backend::Waha, Backend::Wawp] {
         let api = Api::of(backend).await;
         api.server.set_presence(ALICE, "online", None, None, 0);
-        api.server
-            .set_presence(BOB, "offline", seconds(1_686_568_773), None, 0);
+        api.server.set_presence(BOB, "offline", seconds(1_686_568_773), None, 0);
 
         let alice = api.chat(ALICE).await;
         assert_eq!(
@@ -298,10 +254,7 @@ async fn reading_a_chat_answers_what_was_stored_and_subscribes() {
         let bob = api.chat(BOB).await;
         assert_eq!(bob["presences"][0]["lastSeen"], 1_686_568_773);
         // A chat nobody set is known to have no data, not to be offline.
-        assert_eq!(
-            api.chat("unknown@c.us").await,
-            json!({"id": "unknown@c.us", "presences": []})
-        );
+        assert_eq!(api.chat("unknown@c.us").await, json!({"id": "unknown@c.us", "presences": []}));
 
         assert_eq!(api.server.subscriptions(), [ALICE, BOB, "unknown@c.us"]);
     }
@@ -314,36 +267,20 @@ async fn empty_reads_answer_no_presences_before_the_data() {
     for _ in 0..2 {
         assert_eq!(api.chat(ALICE).await["presences"], json!([]));
     }
-    assert_eq!(
-        presence_words(&api.chat(ALICE).await),
-        [(ALICE.into(), "typing".into())]
-    );
-    assert_eq!(
-        presence_words(&api.chat(ALICE).await).len(),
-        1,
-        "data stays once shown"
-    );
+    assert_eq!(presence_words(&api.chat(ALICE).await), [(ALICE.into(), "typing".into())]);
+    assert_eq!(presence_words(&api.chat(ALICE).await).len(), 1, "data stays once shown");
 }
 
 #[tokio::test]
 async fn group_participants_are_replaced_one_by_one() {
     let api = Api::of(Backend::Wawp).await;
-    api.server
-        .set_presence(GROUP, "online", None, Some(ALICE), 0);
-    api.server
-        .set_presence(GROUP, "offline", seconds(1_700_000_000), Some(BOB), 0);
-    api.server
-        .set_presence(GROUP, "typing", None, Some(ALICE), 0);
+    api.server.set_presence(GROUP, "online", None, Some(ALICE), 0);
+    api.server.set_presence(GROUP, "offline", seconds(1_700_000_000), Some(BOB), 0);
+    api.server.set_presence(GROUP, "typing", None, Some(ALICE), 0);
 
     let group = api.chat(GROUP).await;
     assert_eq!(group["id"], GROUP);
-    assert_eq!(
-        presence_words(&group),
-        [
-            (ALICE.into(), "typing".into()),
-            (BOB.into(), "offline".into())
-        ]
-    );
+    assert_eq!(presence_words(&group), [(ALICE.into(), "typing".into()), (BOB.into(), "offline".into())]);
     assert_eq!(group["presences"][1]["lastSeen"], 1_700_000_000);
 }
 
@@ -352,21 +289,14 @@ async fn engine_words_and_last_seen_forms_pass_through_unchanged() {
     let api = Api::of(Backend::Waha).await;
     let float = serde_json::Number::from_f64(1_686_568_773.25);
     api.server.set_presence(ALICE, "composing", float, None, 0);
-    api.server
-        .set_presence(BOB, "available", seconds(1_686_568_773_000), None, 0);
+    api.server.set_presence(BOB, "available", seconds(1_686_568_773_000), None, 0);
 
     let alice = api.chat(ALICE).await;
     assert_eq!(alice["presences"][0]["lastKnownPresence"], "composing");
-    assert_eq!(
-        alice["presences"][0]["lastSeen"].as_f64(),
-        Some(1_686_568_773.25)
-    );
+    assert_eq!(alice["presences"][0]["lastSeen"].as_f64(), Some(1_686_568_773.25));
     let bob = api.chat(BOB).await;
     assert_eq!(bob["presences"][0]["lastKnownPresence"], "available");
-    assert_eq!(
-        bob["presences"][0]["lastSeen"].as_u64(),
-        Some(1_686_568_773_000)
-    );
+    assert_eq!(bob["presences"][0]["lastSeen"].as_u64(), Some(1_686_568_773_000));
 }
 
 #[tokio::test]
@@ -374,22 +304,17 @@ async fn subscribe_and_get_all_keep_first_subscribed_order() {
     for backend in [Backend::Waha, Backend::Wawp] {
         let api = Api::of(backend).await;
         api.server.set_presence(ALICE, "online", None, None, 0);
-        api.server
-            .set_presence(GROUP, "offline", None, Some(BOB), 0);
+        api.server.set_presence(GROUP, "offline", None, Some(BOB), 0);
 
         assert_eq!(api.get("/presence").await, (StatusCode::OK, json!([])));
-        let response = api
-            .post(&format!("/presence/{}/subscribe", enc(GROUP)), None)
-            .await;
+        let response = api.post(&format!("/presence/{}/subscribe", enc(GROUP)), None).await;
         assert!(response.status().is_success());
         if backend == Backend::Waha {
             assert_eq!(response.status(), StatusCode::CREATED);
         }
         api.chat(ALICE).await;
-        api.post(&format!("/presence/{}/subscribe", enc(GROUP)), None)
-            .await;
-        api.post(&format!("/presence/{}/subscribe", enc(BOB)), None)
-            .await;
+        api.post(&format!("/presence/{}/subscribe", enc(GROUP)), None).await;
+        api.post(&format!("/presence/{}/subscribe", enc(BOB)), None).await;
 
         assert_eq!(api.server.subscriptions(), [GROUP, ALICE, BOB]);
         let (status, all) = api.get("/presence").await;
@@ -407,20 +332,12 @@ async fn subscribe_and_get_all_keep_first_subscribed_order() {
 
 #[tokio::test]
 async fn webjs_engine_refuses_get_all_but_reads_one_chat() {
-    let api = Api::start(FakeConfig {
-        backend: Backend::Waha,
-        engine: "WEBJS".into(),
-        ..FakeConfig::default()
-    })
-    .await;
+    let api = Api::start(FakeConfig { backend: Backend::Waha, engine: "WEBJS".into(), ..FakeConfig::default() }).await;
     let (status, body) = api.get("/presence").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["statusCode"], 422);
     let message = body["message"].as_str().unwrap_or_default();
-    assert!(
-        message.starts_with("The method is not implemented by the engine"),
-        "{message}"
-    );
+    assert!(message.starts_with("The method is not implemented by the engine"), "{message}");
     assert_eq!(api.chat(ALICE).await["id"], ALICE);
 }
 
@@ -436,43 +353,23 @@ async fn a_session_not_working_refuses_every_presence_route() {
             (Method::POST, format!("/presence/{}/subscribe", enc(ALICE))),
         ];
         if backend == Backend::Wawp {
-            routes.push((
-                Method::POST,
-                format!("/send/start-typing?chatId={}", enc(ALICE)),
-            ));
-            routes.push((
-                Method::POST,
-                format!("/send/stop-typing?chatId={}", enc(ALICE)),
-            ));
+            routes.push((Method::POST, format!("/send/start-typing?chatId={}", enc(ALICE))));
+            routes.push((Method::POST, format!("/send/stop-typing?chatId={}", enc(ALICE))));
         }
         for (method, route) in routes {
             let request = api.request(method.clone(), &route);
-            let response = with_json(request, &json!({"presence": "online"}))
-                .send()
-                .await
-                .expect("request");
+            let response = with_json(request, &json!({"presence": "online"})).send().await.expect("request");
             let (status, body) = read_json(response).await;
-            assert_eq!(
-                status,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{backend} {method} {route}"
-            );
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{backend} {method} {route}");
             assert_eq!(body["status"], "SCAN_QR_CODE");
             assert_eq!(body["expected"], json!(["WORKING"]));
-            assert!(
-                body["session"].is_string() && body["error"].is_string(),
-                "{body}"
-            );
+            assert!(body["session"].is_string() && body["error"].is_string(), "{body}");
         }
         assert_eq!(api.server.own_presence(), None);
         assert!(api.server.subscriptions().is_empty());
 
         api.server.reset();
-        assert_eq!(
-            api.get("/presence").await.0,
-            StatusCode::OK,
-            "reset means WORKING again"
-        );
+        assert_eq!(api.get("/presence").await.0, StatusCode::OK, "reset means WORKING again");
     }
 }
 
@@ -484,38 +381,20 @@ async fn waha_unknown_session_is_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["statusCode"], 404);
     let message = body["message"].as_str().unwrap_or_default();
-    assert!(
-        message.starts_with("We didn't find a session with name 'other'"),
-        "{message}"
-    );
+    assert!(message.starts_with("We didn't find a session with name 'other'"), "{message}");
 }
 
 #[tokio::test]
 async fn waha_api_key_is_enforced_when_set() {
-    let api = Api::start(FakeConfig {
-        backend: Backend::Waha,
-        api_key: Some("s3cret".into()),
-        ..FakeConfig::default()
-    })
-    .await;
+    let api =
+        Api::start(FakeConfig { backend: Backend::Waha, api_key: Some("s3cret".into()), ..FakeConfig::default() })
+            .await;
     let unauthorized = json!({"message": "Unauthorized", "statusCode": 401});
     let url = api.url("/presence");
     let missing = api.http.get(&url).send().await.expect("GET");
-    assert_eq!(
-        read_json(missing).await,
-        (StatusCode::UNAUTHORIZED, unauthorized.clone())
-    );
-    let wrong = api
-        .http
-        .get(&url)
-        .header("X-Api-Key", "guess")
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(
-        read_json(wrong).await,
-        (StatusCode::UNAUTHORIZED, unauthorized)
-    );
+    assert_eq!(read_json(missing).await, (StatusCode::UNAUTHORIZED, unauthorized.clone()));
+    let wrong = api.http.get(&url).header("X-Api-Key", "guess").send().await.expect("GET");
+    assert_eq!(read_json(wrong).await, (StatusCode::UNAUTHORIZED, unauthorized));
     assert_eq!(api.get("/presence").await.0, StatusCode::OK);
 }
 
@@ -527,17 +406,11 @@ async fn wawp_credentials_are_enforced() {
     let unauthorized = json!({"message": "Unauthorized", "statusCode": 401});
     let cases = [
         format!("{base}?instance_id={}", config.instance_id),
-        format!(
-            "{base}?instance_id={}&access_token=wrong",
-            config.instance_id
-        ),
+        format!("{base}?instance_id={}&access_token=wrong", config.instance_id),
     ];
     for url in cases {
         let response = api.http.get(&url).send().await.expect("GET");
-        assert_eq!(
-            read_json(response).await,
-            (StatusCode::UNAUTHORIZED, unauthorized.clone())
-        );
+        assert_eq!(read_json(response).await, (StatusCode::UNAUTHORIZED, unauthorized.clone()));
     }
     for instance in ["&instance_id=someone-else", ""] {
         let url = format!("{base}?access_token={}{instance}", config.access_token);
@@ -551,22 +424,12 @@ async fn wawp_credentials_are_enforced() {
 #[tokio::test]
 async fn wawp_typing_helpers_set_the_chat_state() {
     let api = Api::of(Backend::Wawp).await;
-    let start = api
-        .post(&format!("/send/start-typing?chatId={}", enc(ALICE)), None)
-        .await;
+    let start = api.post(&format!("/send/start-typing?chatId={}", enc(ALICE)), None).await;
     assert!(start.status().is_success());
-    assert_eq!(
-        api.server.chat_states().get(ALICE).map(String::as_str),
-        Some("typing")
-    );
-    let stop = api
-        .post(&format!("/send/stop-typing?chatId={}", enc(ALICE)), None)
-        .await;
+    assert_eq!(api.server.chat_states().get(ALICE).map(String::as_str), Some("typing"));
+    let stop = api.post(&format!("/send/stop-typing?chatId={}", enc(ALICE)), None).await;
     assert!(stop.status().is_success());
-    assert_eq!(
-        api.server.chat_states().get(ALICE).map(String::as_str),
-        Some("paused")
-    );
+    assert_eq!(api.server.chat_states().get(ALICE).map(String::as_str), Some("paused"));
 
     let (status, body) = read_json(api.post("/send/start-typing", None).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -591,12 +454,7 @@ async fn unknown_routes_and_methods_answer_json_404() {
     // Each fake speaks one dialect only.
     let wawp = Api::of(Backend::Wawp).await;
     let url = wawp.url("/presence").replacen("/v2/", "/api/default/", 1);
-    assert_eq!(
-        read_json(wawp.http.get(url).send().await.expect("GET"))
-            .await
-            .0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(read_json(wawp.http.get(url).send().await.expect("GET")).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -607,18 +465,13 @@ async fn encoded_slashes_in_chat_ids_do_not_change_the_route() {
     assert_eq!(read, json!({"id": "x/subscribe", "presences": []}));
     // Subscribe: a traversal attempt stays inside the chat id.
     let tricky = "../../sessions?#@c.us";
-    let response = api
-        .post(&format!("/presence/{}/subscribe", enc(tricky)), None)
-        .await;
+    let response = api.post(&format!("/presence/{}/subscribe", enc(tricky)), None).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(api.server.subscriptions(), ["x/subscribe", tricky]);
     let paths: Vec<String> = api.server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(
         paths,
-        [
-            "/api/default/presence/x%2Fsubscribe".to_owned(),
-            format!("/api/default/presence/{}/subscribe", enc(tricky)),
-        ]
+        ["/api/default/presence/x%2Fsubscribe".to_owned(), format!("/api/default/presence/{}/subscribe", enc(tricky)),]
     );
 }
 
@@ -628,29 +481,16 @@ async fn undecodable_chat_id_is_a_400_not_a_crash() {
     let (status, body) = api.get("/presence/%FF%FE").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["detail"].is_string(), "{body}");
-    assert_eq!(
-        api.chat(ALICE).await["id"],
-        ALICE,
-        "the server still serves"
-    );
+    assert_eq!(api.chat(ALICE).await["id"], ALICE, "the server still serves");
 }
 
 #[tokio::test]
 async fn requests_are_recorded_as_on_the_wire_including_faulted_ones() {
     let api = Api::of(Backend::Wawp).await;
-    api.server.fail_next(
-        Fault::Status {
-            status: 503,
-            body: None,
-            headers: vec![],
-            delay: None,
-        },
-        1,
-    );
+    api.server.fail_next(Fault::Status { status: 503, body: None, headers: vec![], delay: None }, 1);
     let route = format!("/presence/{}", enc(ALICE));
     assert_eq!(api.get(&route).await.0, StatusCode::SERVICE_UNAVAILABLE);
-    api.post("/presence", Some(json!({"presence": "online"})))
-        .await;
+    api.post("/presence", Some(json!({"presence": "online"}))).await;
 
     let recorded = api.server.requests();
     assert_eq!(recorded.len(), 2);
@@ -665,17 +505,9 @@ async fn requests_are_recorded_as_on_the_wire_including_faulted_ones() {
         ]
     );
     let post = &recorded[1];
-    assert_eq!(
-        (post.method.as_str(), post.path.as_str()),
-        ("POST", "/v2/presence")
-    );
-    assert!(post
-        .headers
-        .contains(&("content-type".into(), "application/json".into())));
-    assert_eq!(
-        serde_json::from_slice::<Value>(&post.body).ok(),
-        Some(json!({"presence": "online"}))
-    );
+    assert_eq!((post.method.as_str(), post.path.as_str()), ("POST", "/v2/presence"));
+    assert!(post.headers.contains(&("content-type".into(), "application/json".into())));
+    assert_eq!(serde_json::from_slice::<Value>(&post.body).ok(), Some(json!({"presence": "online"})));
 
     api.server.clear_requests();
     assert!(api.server.requests().is_empty());
@@ -684,30 +516,19 @@ async fn requests_are_recorded_as_on_the_wire_including_faulted_ones() {
 #[tokio::test]
 async fn status_fault_comes_before_auth_with_its_headers_then_service_resumes() {
     let api = Api::of(Backend::Wawp).await;
-    let fault = Fault::Status {
-        status: 429,
-        body: None,
-        headers: vec![("Retry-After".into(), "3".into())],
-        delay: None,
-    };
+    let fault =
+        Fault::Status { status: 429, body: None, headers: vec![("Retry-After".into(), "3".into())], delay: None };
     api.server.fail_next(fault, 2);
     // No credentials at all: the fault still answers first.
     let url = format!("{}/anything", api.server.url());
     for _ in 0..2 {
         let response = api.http.get(&url).send().await.expect("GET");
-        assert_eq!(
-            response.headers().get("retry-after").map(|v| v.as_bytes()),
-            Some(&b"3"[..])
-        );
+        assert_eq!(response.headers().get("retry-after").map(|v| v.as_bytes()), Some(&b"3"[..]));
         let (status, body) = read_json(response).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(body["statusCode"], 429);
     }
-    assert_eq!(
-        api.get("/presence").await.0,
-        StatusCode::OK,
-        "only two faults were queued"
-    );
+    assert_eq!(api.get("/presence").await.0, StatusCode::OK, "only two faults were queued");
 }
 
 #[tokio::test]
@@ -723,30 +544,19 @@ async fn status_fault_with_own_body_waits_its_delay() {
         1,
     );
     let started = Instant::now();
-    let response = api
-        .request(Method::GET, "/presence")
-        .send()
-        .await
-        .expect("GET");
+    let response = api.request(Method::GET, "/presence").send().await.expect("GET");
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let content_type = response.headers().get("content-type").cloned();
-    assert_eq!(
-        content_type.as_ref().map(|v| v.as_bytes()),
-        Some(&b"text/html; charset=utf-8"[..])
-    );
-    assert_eq!(
-        response.text().await.expect("body"),
-        "<html><body>Bad gateway</body></html>"
-    );
+    assert_eq!(content_type.as_ref().map(|v| v.as_bytes()), Some(&b"text/html; charset=utf-8"[..]));
+    assert_eq!(response.text().await.expect("body"), "<html><body>Bad gateway</body></html>");
 }
 
 #[tokio::test]
 async fn delay_fault_answers_normally_afterwards() {
     let api = Api::of(Backend::Waha).await;
     api.server.set_presence(ALICE, "online", None, None, 0);
-    api.server
-        .fail_next(Fault::Delay(Duration::from_millis(300)), 1);
+    api.server.fail_next(Fault::Delay(Duration::from_millis(300)), 1);
     let started = Instant::now();
     let alice = api.chat(ALICE).await;
     assert!(started.elapsed() >= Duration::from_millis(300));
@@ -757,19 +567,11 @@ async fn delay_fault_answers_normally_afterwards() {
 async fn drop_fault_closes_the_connection_without_an_answer() {
     let api = Api::of(Backend::Waha).await;
     api.server.fail_next(Fault::Drop, 2);
-    let error = api
-        .request(Method::GET, "/presence")
-        .send()
-        .await
-        .expect_err("dropped");
+    let error = api.request(Method::GET, "/presence").send().await.expect_err("dropped");
     assert!(error.status().is_none() && !error.is_timeout(), "{error:?}");
 
     let request = "GET /api/default/presence HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    assert_eq!(
-        raw_exchange(&api.server, request).await,
-        b"",
-        "not one byte of answer"
-    );
+    assert_eq!(raw_exchange(&api.server, request).await, b"", "not one byte of answer");
     assert_eq!(api.get("/presence").await.0, StatusCode::OK);
 }
 
@@ -777,11 +579,7 @@ async fn drop_fault_closes_the_connection_without_an_answer() {
 async fn malformed_fault_answers_200_with_a_page_that_is_not_json() {
     let api = Api::of(Backend::Wawp).await;
     api.server.fail_next(Fault::Malformed, 1);
-    let response = api
-        .request(Method::GET, "/presence")
-        .send()
-        .await
-        .expect("GET");
+    let response = api.request(Method::GET, "/presence").send().await.expect("GET");
     assert_eq!(response.status(), StatusCode::OK);
     let bytes = response.bytes().await.expect("body");
     assert!(!bytes.is_empty());
@@ -793,19 +591,11 @@ async fn hang_fault_makes_a_client_time_out() {
     let api = Api::of(Backend::Waha).await;
     api.server.fail_next(Fault::Hang, 1);
     let started = Instant::now();
-    let error = api
-        .request(Method::GET, "/presence")
-        .timeout(Duration::from_secs(1))
-        .send()
-        .await
-        .expect_err("no answer");
+    let error =
+        api.request(Method::GET, "/presence").timeout(Duration::from_secs(1)).send().await.expect_err("no answer");
     assert!(error.is_timeout(), "{error:?}");
     assert!(started.elapsed() >= Duration::from_secs(1));
-    assert_eq!(
-        api.get("/presence").await.0,
-        StatusCode::OK,
-        "other connections are served"
-    );
+    assert_eq!(api.get("/presence").await.0, StatusCode::OK, "other connections are served");
 }
 
 #[tokio::test]
@@ -819,11 +609,7 @@ async fn shutdown_ends_a_hanging_request_and_stops_accepting() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(
-        api.server.requests().len(),
-        1,
-        "the hanging request arrived"
-    );
+    assert_eq!(api.server.requests().len(), 1, "the hanging request arrived");
 
     api.server.shutdown();
     api.server.shutdown();
@@ -844,22 +630,14 @@ async fn dropping_the_server_stops_it() {
 
 #[test]
 fn start_on_serves_from_a_thread_outside_the_runtime() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let config = FakeConfig {
-        backend: Backend::Waha,
-        ..FakeConfig::default()
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let config = FakeConfig { backend: Backend::Waha, ..FakeConfig::default() };
     let server = FakeServer::start_on(config, runtime.handle()).expect("starts");
     server.set_presence(ALICE, "online", None, None, 0);
     assert_eq!(server.url(), format!("http://127.0.0.1:{}", server.port()));
 
     let url = format!("{}/api/default/presence/{}", server.url(), enc(ALICE));
-    let (status, body) =
-        runtime.block_on(async { read_json(http().get(url).send().await.expect("GET")).await });
+    let (status, body) = runtime.block_on(async { read_json(http().get(url).send().await.expect("GET")).await });
     assert_eq!(status, StatusCode::OK);
     assert_eq!(presence_words(&body), [(ALICE.into(), "online".into())]);
 }
@@ -869,8 +647,7 @@ async fn reset_forgets_everything_but_the_config() {
     let api = Api::of(Backend::Waha).await;
     api.server.set_presence(ALICE, "online", None, None, 0);
     api.set(json!({"presence": "online"})).await;
-    api.set(json!({"presence": "typing", "chatId": ALICE}))
-        .await;
+    api.set(json!({"presence": "typing", "chatId": ALICE})).await;
     api.chat(ALICE).await;
     api.server.fail_next(Fault::Drop, 3);
     api.server.set_session_status("STOPPED");
@@ -879,24 +656,14 @@ async fn reset_forgets_everything_but_the_config() {
     assert_eq!(api.server.requests(), []);
     assert_eq!(api.server.own_presence(), None);
     assert!(api.server.chat_states().is_empty() && api.server.subscriptions().is_empty());
-    assert_eq!(
-        api.chat(ALICE).await["presences"],
-        json!([]),
-        "no fault, no stored data"
-    );
+    assert_eq!(api.chat(ALICE).await["presences"], json!([]), "no fault, no stored data");
 }
 
 // --- the answers against WAHA's own OpenAPI schemas ---
 
 fn openapi() -> Value {
-    let beside = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/specs/waha-presence.openapi.json"
-    );
-    let inside = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/specs/waha-presence.openapi.json"
-    );
+    let beside = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/waha-presence.openapi.json");
+    let inside = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/specs/waha-presence.openapi.json");
     let text = std::fs::read_to_string(beside)
         .or_else(|_| std::fs::read_to_string(inside))
         .expect("waha-presence.openapi.json beside the crate or under tests/specs");
@@ -936,17 +703,14 @@ fn violations(spec: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Stri
             found.push(format!("{at}: {value} is not one of {}", schema["enum"]));
         }
     }
-    let required: Vec<&str> = schema["required"]
-        .as_array()
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let required: Vec<&str> =
+        schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     for name in &required {
         if value.get(name).is_none() {
             found.push(format!("{at}: missing required {name}"));
         }
     }
-    if let (Some(properties), Some(fields)) = (schema["properties"].as_object(), value.as_object())
-    {
+    if let (Some(properties), Some(fields)) = (schema["properties"].as_object(), value.as_object()) {
         for (name, field) in fields {
             let Some(property) = properties.get(name) else {
                 continue;
@@ -972,34 +736,22 @@ async fn answers_match_the_waha_openapi_schemas() {
     let spec = openapi();
     let one = response_schema(&spec, "/api/{session}/presence/{chatId}", "get");
     let all = response_schema(&spec, "/api/{session}/presence", "get");
-    assert!(
-        one.is_object() && all.is_object(),
-        "both operations are in the spec"
-    );
+    assert!(one.is_object() && all.is_object(), "both operations are in the spec");
 
     for backend in [Backend::Waha, Backend::Wawp] {
         let api = Api::of(backend).await;
-        api.server
-            .set_presence(GROUP, "online", seconds(1_686_568_773), Some(ALICE), 0);
+        api.server.set_presence(GROUP, "online", seconds(1_686_568_773), Some(ALICE), 0);
         api.server.set_presence(GROUP, "typing", None, Some(BOB), 0);
         let float = serde_json::Number::from_f64(1_686_568_773.5);
         api.server.set_presence(BOB, "offline", float, None, 0);
 
         for chat in [GROUP, BOB, "nobody@c.us"] {
             let answer = api.chat(chat).await;
-            assert_eq!(
-                violations(&spec, one, &answer, "$"),
-                Vec::<String>::new(),
-                "{answer}"
-            );
+            assert_eq!(violations(&spec, one, &answer, "$"), Vec::<String>::new(), "{answer}");
         }
         let (_, answer) = api.get("/presence").await;
         assert_eq!(answer.as_array().map(Vec::len), Some(3));
-        assert_eq!(
-            violations(&spec, all, &answer, "$"),
-            Vec::<String>::new(),
-            "{answer}"
-        );
+        assert_eq!(violations(&spec, all, &answer, "$"), Vec::<String>::new(), "{answer}");
     }
 
     // The check itself can fail: an engine word outside the enum, a missing participant.
@@ -1011,26 +763,14 @@ async fn answers_match_the_waha_openapi_schemas() {
 
 #[tokio::test]
 async fn the_request_log_keeps_only_the_most_recent() {
-    let api = Api::start(FakeConfig {
-        backend: Backend::Waha,
-        request_log: 3,
-        ..FakeConfig::default()
-    })
-    .await;
+    let api = Api::start(FakeConfig { backend: Backend::Waha, request_log: 3, ..FakeConfig::default() }).await;
     for i in 0..10 {
         api.get(&format!("/presence/{}", enc(&format!("4474414290{i:02}@c.us")))).await;
     }
     let paths: Vec<String> = api.server.requests().into_iter().map(|r| r.path).collect();
-    assert_eq!(
-        paths,
-        (7..10).map(|i| format!("/api/default/presence/4474414290{i:02}%40c%2Eus")).collect::<Vec<_>>()
-    );
+    assert_eq!(paths, (7..10).map(|i| format!("/api/default/presence/4474414290{i:02}%40c%2Eus")).collect::<Vec<_>>());
 
-    let silent = Api::start(FakeConfig {
-        request_log: 0,
-        ..FakeConfig::default()
-    })
-    .await;
+    let silent = Api::start(FakeConfig { request_log: 0, ..FakeConfig::default() }).await;
     silent.get("/presence").await;
     assert!(silent.server.requests().is_empty());
     assert_eq!(silent.server.traffic().connections_opened, 1);

@@ -25,9 +25,9 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Text {
         let text = obj
             .cast::<PyString>()
             .map_err(|_| PyTypeError::new_err(format!("expected a str, not {}", type_name(&obj))))?;
-        text.to_cow()
-            .map(|t| Text(t.into_owned()))
-            .map_err(|_| PyValueError::new_err("the text holds a lone surrogate (such as '\\ud800'): it is not valid Unicode"))
+        text.to_cow().map(|t| Text(t.into_owned())).map_err(|_| {
+            PyValueError::new_err("the text holds a lone surrogate (such as '\\ud800'): it is not valid Unicode")
+        })
     }
 }
 

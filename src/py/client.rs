@@ -5,8 +5,8 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use tokio::task::AbortHandle;
 use std::time::Duration;
+use tokio::task::AbortHandle;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -18,14 +18,12 @@ use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
 use super::runtime::{awaitable, block_on, error_from_runtime, with_python};
 use super::watch::Watch;
-use crate::core::client::{
-    check_set, Client, ClientConfig, DEFAULT_SESSION, MAX_MAX_CONNECTIONS, TYPING_REFRESH,
-};
-use crate::core::watch::{Watcher, MIN_INTERVAL, RESUBSCRIBE_EVERY};
+use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION, MAX_MAX_CONNECTIONS, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::model::ChatPresence;
 use crate::core::routes::Backend;
 use crate::core::secret::Secret;
+use crate::core::watch::{Watcher, MIN_INTERVAL, RESUBSCRIBE_EVERY};
 
 #[pyclass(module = "wawp_presence._native", subclass, frozen)]
 pub struct ClientBase {
@@ -58,13 +56,17 @@ fn build(is_async: bool, o: Options<'_>, py: Python<'_>) -> PyResult<ClientBase>
     let mut config = match backend {
         Backend::Wawp => {
             if o.api_key.is_some() {
-                return Err(PyValueError::new_err("api_key is for WAHA servers; Wawp uses instance_id and access_token"));
+                return Err(PyValueError::new_err(
+                    "api_key is for WAHA servers; Wawp uses instance_id and access_token",
+                ));
             }
             ClientConfig::wawp(text(o.instance_id).unwrap_or_default(), text(o.access_token).unwrap_or_default())
         }
         Backend::Waha => {
             if o.instance_id.is_some() || o.access_token.is_some() {
-                return Err(PyValueError::new_err("instance_id and access_token are for Wawp; a WAHA server takes api_key"));
+                return Err(PyValueError::new_err(
+                    "instance_id and access_token are for Wawp; a WAHA server takes api_key",
+                ));
             }
             let url = base_url.clone().ok_or_else(|| PyValueError::new_err("a WAHA client needs base_url"))?;
             ClientConfig::waha(url, session.clone().unwrap_or_else(|| DEFAULT_SESSION.into()), text(o.api_key))
@@ -135,9 +137,7 @@ impl ClientBase {
         T: for<'a> IntoPyObject<'a> + Send + 'static,
     {
         if self.is_async {
-            awaitable(py, async move {
-                fut.await.map_err(error_from_runtime)
-            })
+            awaitable(py, async move { fut.await.map_err(error_from_runtime) })
         } else {
             block_on(py, fut)?.py_result(py)?.into_bound_py_any(py)
         }
@@ -189,7 +189,12 @@ impl ClientBase {
 
     /// Sets your own presence: online/offline globally, typing/recording/paused in one chat.
     #[pyo3(signature = (state, *, chat_id=None))]
-    fn set<'py>(&self, py: Python<'py>, state: &Bound<'py, PyAny>, chat_id: Option<ChatIdArg>) -> PyResult<Bound<'py, PyAny>> {
+    fn set<'py>(
+        &self,
+        py: Python<'py>,
+        state: &Bound<'py, PyAny>,
+        chat_id: Option<ChatIdArg>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let state = extract_state(state)?;
         let chat_id = chat_id.map(|c| c.0);
         let client = self.client();
@@ -223,9 +228,14 @@ impl ClientBase {
         return_exceptions: bool,
         wait: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = if return_exceptions { self::chat_ids(chat_ids)? } else { valid_chat_ids(chat_ids)?.into_iter().map(Ok).collect() };
+        let ids = if return_exceptions {
+            self::chat_ids(chat_ids)?
+        } else {
+            valid_chat_ids(chat_ids)?.into_iter().map(Ok).collect()
+        };
         let wait = seconds("wait", wait)?;
-        let concurrency = concurrency.map(|c| at_least_one(c, "concurrency")).transpose()?.unwrap_or(DEFAULT_CONCURRENCY);
+        let concurrency =
+            concurrency.map(|c| at_least_one(c, "concurrency")).transpose()?.unwrap_or(DEFAULT_CONCURRENCY);
         let client = self.client();
         self.run(py, async move {
             let results = client.get_many(ids, concurrency, wait, !return_exceptions).await?;
@@ -240,8 +250,9 @@ impl ClientBase {
     #[pyo3(signature = (chat_ids, *, interval=5.0, resubscribe=RESUBSCRIBE_EVERY.as_secs_f64()))]
     fn watch(&self, py: Python<'_>, chat_ids: &Bound<'_, PyAny>, interval: f64, resubscribe: f64) -> PyResult<Watch> {
         let ids = valid_chat_ids(chat_ids)?;
-        let watcher = Watcher::new(self.client(), &ids, seconds("interval", interval)?, seconds("resubscribe", resubscribe)?)
-            .py_result(py)?;
+        let watcher =
+            Watcher::new(self.client(), &ids, seconds("interval", interval)?, seconds("resubscribe", resubscribe)?)
+                .py_result(py)?;
         Ok(Watch::new(watcher, self.is_async))
     }
 
@@ -254,7 +265,9 @@ impl ClientBase {
         let refresh = match refresh {
             Some(r) if r >= floor => Some(seconds("refresh", r)?),
             None => None,
-            Some(r) => return Err(PyValueError::new_err(format!("refresh must be None or at least {floor} seconds, not {r}"))),
+            Some(r) => {
+                return Err(PyValueError::new_err(format!("refresh must be None or at least {floor} seconds, not {r}")))
+            }
         };
         Ok(Typing { client: self.client(), chat_id, is_async: self.is_async, refresh, refresher: Arc::default() })
     }
@@ -331,7 +344,8 @@ impl ClientBase {
         let me = slf.get();
         let c = me.inner.config();
         let r = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_cow()?.into_owned()) };
-        let mut s = format!("{}(backend={}, base_url={}", slf.get_type().qualname()?, r(c.backend.as_str())?, r(&c.base_url)?);
+        let mut s =
+            format!("{}(backend={}, base_url={}", slf.get_type().qualname()?, r(c.backend.as_str())?, r(&c.base_url)?);
         match c.backend {
             Backend::Wawp => s.push_str(&format!(", instance_id={}", r(c.instance_id.as_deref().unwrap_or(""))?)),
             Backend::Waha => s.push_str(&format!(", session={}", r(&c.session)?)),
@@ -566,10 +580,7 @@ impl Typing {
         let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
         let refresh = me.refresh;
         awaitable(slf.py(), async move {
-            start_and_keep_typing(client, chat, refresh, refresher)
-                .await
-                .map(|()| Nothing)
-                .map_err(error_from_runtime)
+            start_and_keep_typing(client, chat, refresh, refresher).await.map(|()| Nothing).map_err(error_from_runtime)
         })
     }
 
@@ -589,7 +600,8 @@ impl Typing {
             match (stopped, body_exc) {
                 (Ok(()), _) => Ok(false),
                 (Err(e), Some(body_exc)) => {
-                    with_python(|py| note_failed_stop(py, body_exc.bind(py), &chat, e).map(|_| false)).unwrap_or(Ok(false))
+                    with_python(|py| note_failed_stop(py, body_exc.bind(py), &chat, e).map(|_| false))
+                        .unwrap_or(Ok(false))
                 }
                 (Err(e), None) => Err(error_from_runtime(e)),
             }

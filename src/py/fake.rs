@@ -52,9 +52,10 @@ impl PyFakeServer {
         engine: Text,
         request_log: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let backend: Backend = backend.0.trim().parse().map_err(|_| {
-            PyValueError::new_err(format!("backend must be \"wawp\" or \"waha\", not {:?}", backend.0))
-        })?;
+        let backend: Backend =
+            backend.0.trim().parse().map_err(|_| {
+                PyValueError::new_err(format!("backend must be \"wawp\" or \"waha\", not {:?}", backend.0))
+            })?;
         let port = port.map(|p| int_in(p, "port", 0, u16::MAX.into())).transpose()?.unwrap_or(0);
         let request_log = match request_log {
             Some(n) => int_in(n, "request_log", 0, i64::from(u32::MAX))?,
@@ -247,7 +248,8 @@ impl PyFakeServer {
                 let parsed = if r.body.is_empty() {
                     py.None().into_bound(py)
                 } else {
-                    json.call_method1("loads", (PyBytes::new(py, &r.body),)).unwrap_or_else(|_| py.None().into_bound(py))
+                    json.call_method1("loads", (PyBytes::new(py, &r.body),))
+                        .unwrap_or_else(|_| py.None().into_bound(py))
                 };
                 d.set_item("body", PyBytes::new(py, &r.body))?;
                 d.set_item("json", parsed)?;

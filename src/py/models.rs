@@ -163,9 +163,9 @@ impl PyChatPresence {
         if let Some(items) = presences {
             for item in items.try_iter()? {
                 let item = item?;
-                let p = item.cast::<PyParticipantPresence>().map_err(|_| {
-                    PyTypeError::new_err("presences must hold ParticipantPresence objects")
-                })?;
+                let p = item
+                    .cast::<PyParticipantPresence>()
+                    .map_err(|_| PyTypeError::new_err("presences must hold ParticipantPresence objects"))?;
                 list.push(p.get().0.clone());
             }
         }

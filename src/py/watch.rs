@@ -95,7 +95,8 @@ impl PyPresenceChange {
         let py = slf.py();
         let me = slf.get();
         let c = &me.0;
-        let args = (c.chat_id.as_str(), c.participant.as_str(), me.previous(py)?, me.current(py)?, c.last_seen, c.observed_at);
+        let args =
+            (c.chat_id.as_str(), c.participant.as_str(), me.previous(py)?, me.current(py)?, c.last_seen, c.observed_at);
         Ok((slf.get_type(), args.into_pyobject(py)?))
     }
 
@@ -126,7 +127,9 @@ impl Watch {
         Watch { watcher: Arc::new(tokio::sync::Mutex::new(watcher)), is_async }
     }
 
-    fn next_change(&self) -> impl std::future::Future<Output = Result<PyPresenceChange, crate::core::error::Error>> + Send + 'static {
+    fn next_change(
+        &self,
+    ) -> impl std::future::Future<Output = Result<PyPresenceChange, crate::core::error::Error>> + Send + 'static {
         let watcher = Arc::clone(&self.watcher);
         async move { watcher.lock().await.next().await.map(PyPresenceChange) }
     }

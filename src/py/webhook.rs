@@ -39,10 +39,7 @@ fn raw_body<'a>(body: &'a Bound<'_, PyAny>) -> PyResult<Option<Cow<'a, [u8]>>> {
     if body.is_instance_of::<PyDict>() {
         return Ok(None);
     }
-    Err(PyTypeError::new_err(format!(
-        "body must be bytes, str or dict, not {}",
-        body.get_type().name()?
-    )))
+    Err(PyTypeError::new_err(format!("body must be bytes, str or dict, not {}", body.get_type().name()?)))
 }
 
 /// `secret` as bytes: text is UTF-8. Messages never quote the value.
@@ -71,17 +68,15 @@ fn header_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
         return Ok(obj.str()?.to_string_lossy().into_owned());
     }
-    Err(PyTypeError::new_err(format!(
-        "header names and values must be str or bytes, not {}",
-        obj.get_type().name()?
-    )))
+    Err(PyTypeError::new_err(format!("header names and values must be str or bytes, not {}", obj.get_type().name()?)))
 }
 
 /// Any mapping's `.items()` (dict, Flask/Django/Starlette headers), or an iterable of
 /// `(name, value)` pairs such as an ASGI scope's `headers`.
 fn header_pairs(headers: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
     let Some(headers) = headers.filter(|h| !h.is_none()) else { return Ok(Vec::new()) };
-    let not_headers = || PyTypeError::new_err("headers must be a mapping (e.g. request.headers) or (name, value) pairs");
+    let not_headers =
+        || PyTypeError::new_err("headers must be a mapping (e.g. request.headers) or (name, value) pairs");
     let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
     let mut pairs = Vec::new();
     for item in items.try_iter().map_err(|_| not_headers())? {
@@ -254,7 +249,8 @@ impl PyPresenceEvent {
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, PyTuple>)> {
         let py = slf.py();
         let e = &slf.get().0;
-        let args = (e.id.as_deref(), e.timestamp, e.session.as_deref(), e.engine.as_deref(), PyChatPresence(e.chat.clone()));
+        let args =
+            (e.id.as_deref(), e.timestamp, e.session.as_deref(), e.engine.as_deref(), PyChatPresence(e.chat.clone()));
         Ok((slf.get_type(), args.into_pyobject(py)?))
     }
 
