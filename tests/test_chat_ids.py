@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from presence_helpers import CHAT, GROUP, LID, NEWSLETTER, decoded_path, route, typing_states
-from wawp_presence import InvalidChatIdError, WawpError
+from presence_helpers import CHAT, GROUP, LID, NEWSLETTER, build_client, decoded_path, route, typing_states
+from wawp_presence import AsyncPresenceClient, InvalidChatIdError, PresenceClient, WawpError
 
 VALID = [
     ("447441429009@c.us", CHAT),
@@ -116,3 +116,122 @@ def test_the_error_names_the_bad_id(api, server):
     with pytest.raises(InvalidChatIdError) as caught:
         api.get("447441429009@evil.com")
     assert "evil.com" in str(caught.value)
+
+
+# ============================================================================== text that is not Unicode
+
+SURROGATE = "\ud800@c.us"  # a lone surrogate: a Python str, but no Unicode text (no UTF-8 form)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda api: api.get(SURROGATE),
+        lambda api: api.subscribe("447441429009\udfff@c.us"),
+        lambda api: api.set("typing", chat_id=SURROGATE),
+        lambda api: api.get_many([CHAT, SURROGATE]),
+        lambda api: run_typing(api, SURROGATE),
+    ],
+    ids=["get", "subscribe", "set", "get_many", "typing"],
+)
+def test_a_lone_surrogate_is_an_invalid_chat_id(api, server, call):
+    with pytest.raises(InvalidChatIdError, match="surrogate"):
+        call(api)
+    assert server.requests == []
+
+
+def test_a_lone_surrogate_takes_its_place_in_get_many_with_return_exceptions(api, server):
+    server.set_presence(CHAT, "online")
+    good, bad = api.get_many([CHAT, SURROGATE], return_exceptions=True)
+    assert good.is_online
+    assert isinstance(bad, InvalidChatIdError)
+    assert len(server.requests) == 1
+
+
+def test_watch_refuses_a_lone_surrogate(server):
+    with build_client(PresenceClient, server) as client:
+        with pytest.raises(InvalidChatIdError):
+            client.watch([CHAT, SURROGATE])
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"session": "default\udc80"},
+        {"api_key": "key\ud800"},
+        {"user_agent": "ua\ud800"},
+        {"base_url": "http://127.0.0.1:9/\ud800"},
+    ],
+    ids=["session", "api_key", "user_agent", "base_url"],
+)
+def test_constructor_text_with_a_lone_surrogate_is_a_value_error(kwargs):
+    options = {"base_url": "http://127.0.0.1:9", **kwargs}
+    with pytest.raises(ValueError, match="surrogate") as caught:
+        PresenceClient(backend="waha", **options)
+    assert not isinstance(caught.value, UnicodeError)
+    with pytest.raises(ValueError, match="surrogate"):
+        PresenceClient(instance_id="i\ud800", access_token="t")
+
+
+def test_a_state_with_a_lone_surrogate_is_a_value_error(api, server):
+    with pytest.raises(ValueError, match="surrogate") as caught:
+        api.set("online\ud800")
+    assert not isinstance(caught.value, UnicodeError)
+    assert server.requests == []
+
+
+# ============================================================================== one rule for white space
+
+
+def test_white_space_around_ids_and_states_is_ignored_alike(api, server):
+    server.set_presence(CHAT, "online")
+    assert api.get(f"  {CHAT}\t").id == CHAT
+    api.set(" Online ")
+    api.set("\tTYPING\n", chat_id=f" {CHAT} ")
+    assert server.own_presence == "online"
+    assert server.chat_states == {CHAT: "typing"}
+
+
+# ============================================================================== sessions are one path segment
+
+
+@pytest.mark.parametrize("session", ["..", ".", " .. ", "%2E%2E", "%2e", ".%2E", "%2E.", "%252E%252E"])
+@pytest.mark.parametrize("cls", [PresenceClient, AsyncPresenceClient], ids=["sync", "async"])
+def test_a_session_that_is_a_path_step_is_refused_at_construction(cls, session):
+    with pytest.raises(ValueError, match="session"):
+        cls.waha("http://127.0.0.1:9", session=session)
+    with pytest.raises(ValueError, match="session"):
+        cls(backend="waha", base_url="http://127.0.0.1:9", session=session)
+
+
+@pytest.mark.parametrize("session", ["a..b", "...", "my.session", "tenant-a", "ümlaut"])
+def test_sessions_with_dots_in_their_name_reach_their_own_route(make_server, session):
+    server = make_server("waha", session=session)
+    server.set_presence(CHAT, "online")
+    with build_client(PresenceClient, server) as client:
+        assert client.get(CHAT).is_online
+        client.set("offline")
+    assert [decoded_path(r) for r in server.requests] == [
+        f"/api/{session}/presence/{CHAT}",
+        f"/api/{session}/presence",
+    ]
+
+
+def test_models_and_webhook_helpers_refuse_lone_surrogates_with_a_value_error():
+    from datetime import datetime, timezone
+
+    from wawp_presence import ChatPresence, ParticipantPresence, PresenceChange, PresenceEvent, verify_signature
+
+    now = datetime.now(timezone.utc)
+    chat = ChatPresence(CHAT, ())
+    for build in (
+        lambda: ChatPresence("\ud800", ()),
+        lambda: ParticipantPresence("\ud800", "online", None),
+        lambda: PresenceChange(CHAT, "\udfff", None, "online", None, now),
+        lambda: PresenceEvent("evt\ud800", None, None, None, chat),
+        lambda: verify_signature(b"{}", "00", "secret", algorithm="sha512\ud800"),
+    ):
+        with pytest.raises(ValueError, match="surrogate") as caught:
+            build()
+        assert not isinstance(caught.value, UnicodeError)

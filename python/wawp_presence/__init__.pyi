@@ -219,6 +219,7 @@ class PresenceClient:
         backend: Literal["wawp", "waha"] = "wawp",
         session: str | None = None,
         api_key: str | None = None,
+        max_connections: int = 64,
     ) -> None: ...
     @classmethod
     def waha(
@@ -231,6 +232,7 @@ class PresenceClient:
         max_retries: int = 2,
         rate_limit: float | None = None,
         user_agent: str | None = None,
+        max_connections: int = 64,
     ) -> _C: ...
     @classmethod
     def from_env(
@@ -241,6 +243,7 @@ class PresenceClient:
         max_retries: int = 2,
         rate_limit: float | None = None,
         user_agent: str | None = None,
+        max_connections: int = 64,
     ) -> _C: ...
     def get(self, chat_id: str, *, wait: float = 0.0) -> ChatPresence: ...
     def set(self, state: PresenceState | str, *, chat_id: str | None = None) -> None: ...
@@ -256,7 +259,8 @@ class PresenceClient:
     ) -> list[ChatPresence] | list[ChatPresence | WawpError]: ...
     def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = 300.0) -> Watch:
         """``for change in client.watch(ids): ...`` -- subscribes, then polls every ``interval``
-        seconds and yields a PresenceChange per participant whose state or last-seen changed."""
+        seconds (at least 0.05) and yields a PresenceChange per participant whose state or
+        last-seen changed."""
     def typing(self, chat_id: str, *, refresh: float | None = 8.0) -> Typing:
         """``with client.typing(chat_id): ...`` shows typing while the body runs, re-sent every
         ``refresh`` seconds (None: once) since WhatsApp clears it by itself."""
@@ -289,6 +293,7 @@ class AsyncPresenceClient:
         backend: Literal["wawp", "waha"] = "wawp",
         session: str | None = None,
         api_key: str | None = None,
+        max_connections: int = 64,
     ) -> None: ...
     @classmethod
     def waha(
@@ -301,6 +306,7 @@ class AsyncPresenceClient:
         max_retries: int = 2,
         rate_limit: float | None = None,
         user_agent: str | None = None,
+        max_connections: int = 64,
     ) -> _C: ...
     @classmethod
     def from_env(
@@ -311,6 +317,7 @@ class AsyncPresenceClient:
         max_retries: int = 2,
         rate_limit: float | None = None,
         user_agent: str | None = None,
+        max_connections: int = 64,
     ) -> _C: ...
     def get(self, chat_id: str, *, wait: float = 0.0) -> Awaitable[ChatPresence]: ...
     def set(self, state: PresenceState | str, *, chat_id: str | None = None) -> Awaitable[None]: ...
@@ -326,8 +333,8 @@ class AsyncPresenceClient:
     ) -> Awaitable[list[ChatPresence] | list[ChatPresence | WawpError]]: ...
     def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = 300.0) -> Watch:
         """``async for change in aclient.watch(ids): ...`` -- subscribes, then polls every
-        ``interval`` seconds and yields a PresenceChange per participant whose state or
-        last-seen changed."""
+        ``interval`` seconds (at least 0.05) and yields a PresenceChange per participant whose
+        state or last-seen changed."""
     def typing(self, chat_id: str, *, refresh: float | None = 8.0) -> Typing:
         """``async with aclient.typing(chat_id): ...`` shows typing while the body runs, re-sent
         every ``refresh`` seconds (None: once) since WhatsApp clears it by itself."""

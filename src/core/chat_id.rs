@@ -24,9 +24,16 @@ pub fn normalize(input: &str) -> Result<String> {
                 "c.us" | "lid" | "newsletter" => is_digits(local, &ID_DIGITS),
                 // Another engine's notation for a contact; may carry a `:device` suffix.
                 "s.whatsapp.net" => {
-                    let user = local
-                        .split_once(':')
-                        .map_or(local, |(u, dev)| if is_digits(dev, &(1..=4)) { u } else { local });
+                    let user = local.split_once(':').map_or(
+                        local,
+                        |(u, dev)| {
+                            if is_digits(dev, &(1..=4)) {
+                                u
+                            } else {
+                                local
+                            }
+                        },
+                    );
                     if is_digits(user, &ID_DIGITS) {
                         return Ok(format!("{user}@c.us"));
                     }

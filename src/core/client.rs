@@ -34,7 +34,7 @@ pub const TYPING_REFRESH: Duration = Duration::from_secs(8);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const DEFAULT_SESSION: &str = "default";
-/// Requests in flight at once per client, and so connections open to its one host: every
+/// Requests in flight at once per client, and so connections in use to its one host: every
 /// `concurrency` above it waits for a free connection instead of opening another descriptor.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 pub const MAX_MAX_CONNECTIONS: usize = 4096;
@@ -219,8 +219,10 @@ struct Answer {
 struct Pool {
     pid: u32,
     http: reqwest::Client,
-    /// One permit per connection the pool may hold: a request holds one from sending until its
-    /// answer is read, so no more than `max_connections` are ever open, whatever the fan-out.
+    /// One permit per request on the wire: a request holds one from sending until its answer is
+    /// read, so no more than `max_connections` connections are in use, whatever the fan-out
+    /// (and the pool keeps at most as many idle). reqwest has no hard cap on connections, so at
+    /// a hand-over one may open just before the previous one is back in the pool.
     connections: tokio::sync::Semaphore,
     /// The proxy the environment sends this client's requests through, credentials hidden, for
     /// error messages (a dead proxy otherwise reads as a dead server).
@@ -637,7 +639,9 @@ impl Client {
 
     /// Writes answer nothing on success; an error object in their body is still a failure.
     fn check_no_error_body(&self, answer: &Answer) -> Result<()> {
-        let Ok(json) = serde_json::from_slice::<Value>(&answer.body) else { return Ok(()) };
+        let Ok(json) = serde_json::from_slice::<Value>(&answer.body) else {
+            return Ok(());
+        };
         match Error::from_success_body(answer.status, unwrap_data(&json), self.redactor.body_excerpt(&answer.body)) {
             Some(e) => Err(self.on_request(e, answer)),
             None => Ok(()),
@@ -694,7 +698,15 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
 fn proxy_for(base_url: &str) -> Option<String> {
     let uri: http::Uri = base_url.trim().parse().ok()?;
     let intercept = hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)?;
-    Some(without_credentials(&intercept.uri().to_string()))
+    let proxy = intercept.uri();
+    let shown = without_credentials(proxy.to_string().trim_end_matches('/'));
+    // The matcher moves `user:password@` out of the URI; say that there were some, not what.
+    match (intercept.basic_auth().is_some(), proxy.scheme_str()) {
+        (true, Some(scheme)) if !shown.contains('@') => {
+            Some(shown.replacen(&format!("{scheme}://"), &format!("{scheme}://***@"), 1))
+        }
+        _ => Some(shown),
+    }
 }
 
 fn too_large(status: u16) -> Error {

@@ -169,7 +169,9 @@ pub fn sign(body: &[u8], secret: &[u8], algorithm: Algorithm) -> String {
 /// comparison takes the same time wherever the first wrong byte is (`Mac::verify_slice`), so
 /// timing does not tell a forger how much of a guess was right. Text that is not hex is false.
 pub fn verify_signature(body: &[u8], signature: &str, secret: &[u8], algorithm: Algorithm) -> bool {
-    let Ok(given) = hex::decode(signature.trim()) else { return false };
+    let Ok(given) = hex::decode(signature.trim()) else {
+        return false;
+    };
     match algorithm {
         Algorithm::Sha512 => mac::<Hmac<Sha512>>(body, secret).verify_slice(&given).is_ok(),
         Algorithm::Sha256 => mac::<Hmac<Sha256>>(body, secret).verify_slice(&given).is_ok(),

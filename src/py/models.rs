@@ -7,6 +7,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
+use super::args::Text;
+
 use crate::core::model::{self, ChatPresence, ParticipantPresence, PresenceState};
 
 static STATE_MEMBERS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
@@ -26,7 +28,7 @@ pub fn extract_state(obj: &Bound<'_, PyAny>) -> PyResult<PresenceState> {
     if !obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err("a presence must be a PresenceState or a string"));
     }
-    let word = obj.extract::<super::args::Text>()?.0;
+    let word = obj.extract::<Text>()?.0;
     PresenceState::from_value(&word).ok_or_else(|| {
         PyValueError::new_err(format!(
             "unknown presence state {word:?}: expected one of online, offline, typing, recording, paused, unknown"
@@ -53,7 +55,9 @@ pub fn extract_aware_datetime(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Op
 
 /// `last_seen` from Python: an aware datetime, Unix seconds (or milliseconds), or None.
 pub fn extract_last_seen(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Utc>>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
     if let Some(dt) = extract_aware_datetime(obj, "last_seen")? {
         return Ok(Some(dt));
     }
@@ -74,13 +78,14 @@ impl PyParticipantPresence {
     #[new]
     #[pyo3(signature = (participant, last_known_presence, last_seen=None, raw_presence=None))]
     fn new(
-        participant: String,
+        participant: Text,
         last_known_presence: &Bound<'_, PyAny>,
         last_seen: Option<&Bound<'_, PyAny>>,
-        raw_presence: Option<String>,
+        raw_presence: Option<Text>,
     ) -> PyResult<Self> {
+        let raw_presence = raw_presence.map(Text::into_inner);
         Ok(PyParticipantPresence(ParticipantPresence {
-            participant,
+            participant: participant.0,
             state: extract_state(last_known_presence)?,
             last_seen: extract_last_seen(last_seen)?,
             raw_presence,
@@ -158,7 +163,8 @@ pub struct PyChatPresence(pub ChatPresence);
 impl PyChatPresence {
     #[new]
     #[pyo3(signature = (id, presences=None))]
-    fn new(id: String, presences: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(id: Text, presences: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let id = id.0;
         let mut list = Vec::new();
         if let Some(items) = presences {
             for item in items.try_iter()? {

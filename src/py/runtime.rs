@@ -198,7 +198,9 @@ impl BridgeRuntime for SharedRuntime {
     where
         F: FnOnce() + Send + 'static,
     {
-        let Some(guard) = Touching::begin() else { return Box::pin(async { Ok(()) }) };
+        let Some(guard) = Touching::begin() else {
+            return Box::pin(async { Ok(()) });
+        };
         match spawn_handle() {
             Some(rt) => Box::pin(rt.spawn_blocking(move || {
                 let _guard = guard;

@@ -8,6 +8,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
+use super::args::Text;
 use super::errors::IntoPyResult;
 use super::models::{extract_last_seen, extract_state, state_object};
 use super::runtime::{awaitable, block_on, error_from_runtime};
@@ -22,8 +23,8 @@ impl PyPresenceChange {
     #[new]
     #[pyo3(signature = (chat_id, participant, previous, current, last_seen, observed_at))]
     fn new(
-        chat_id: String,
-        participant: String,
+        chat_id: Text,
+        participant: Text,
         previous: Option<&Bound<'_, PyAny>>,
         current: &Bound<'_, PyAny>,
         last_seen: Option<&Bound<'_, PyAny>>,
@@ -32,8 +33,8 @@ impl PyPresenceChange {
         let observed_at = extract_last_seen(Some(observed_at))?
             .ok_or_else(|| PyValueError::new_err("observed_at must be a timezone-aware datetime"))?;
         Ok(PyPresenceChange(PresenceChange {
-            chat_id,
-            participant,
+            chat_id: chat_id.0,
+            participant: participant.0,
             previous: previous.filter(|p| !p.is_none()).map(extract_state).transpose()?,
             current: extract_state(current)?,
             last_seen: extract_last_seen(last_seen)?,

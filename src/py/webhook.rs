@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyMemoryView, PyString, PyTuple, PyType};
 
+use super::args::Text;
 use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_aware_datetime, PyChatPresence};
 use crate::core::error::{Error, ErrorKind};
@@ -74,7 +75,9 @@ fn header_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
 /// Any mapping's `.items()` (dict, Flask/Django/Starlette headers), or an iterable of
 /// `(name, value)` pairs such as an ASGI scope's `headers`.
 fn header_pairs(headers: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
-    let Some(headers) = headers.filter(|h| !h.is_none()) else { return Ok(Vec::new()) };
+    let Some(headers) = headers.filter(|h| !h.is_none()) else {
+        return Ok(Vec::new());
+    };
     let not_headers =
         || PyTypeError::new_err("headers must be a mapping (e.g. request.headers) or (name, value) pairs");
     let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
@@ -88,7 +91,9 @@ fn header_pairs(headers: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Str
 
 /// `max_age` in seconds (int or float) or a `timedelta`; finite and not negative.
 fn max_age_duration(max_age: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
-    let Some(max_age) = max_age.filter(|m| !m.is_none()) else { return Ok(None) };
+    let Some(max_age) = max_age.filter(|m| !m.is_none()) else {
+        return Ok(None);
+    };
     let bad = || PyValueError::new_err("max_age must be a finite, non-negative number of seconds");
     if max_age.is_instance(TIMEDELTA_TYPE.import(max_age.py(), "datetime", "timedelta")?)? {
         let delta: TimeDelta = max_age.extract()?;
@@ -136,20 +141,20 @@ fn parse_event(
 
 /// Whether `signature` is the hex HMAC of `body` under `secret`, compared in constant time.
 #[pyfunction]
-#[pyo3(signature = (body, signature, secret, algorithm="sha512"))]
+#[pyo3(signature = (body, signature, secret, algorithm=Text("sha512".to_owned())))]
 fn verify_signature(
     py: Python<'_>,
     body: &Bound<'_, PyAny>,
     signature: Option<&Bound<'_, PyAny>>,
     secret: &Bound<'_, PyAny>,
-    algorithm: &str,
+    algorithm: Text,
 ) -> PyResult<bool> {
     let bytes = raw_body(body)?.ok_or_else(|| {
         PyTypeError::new_err("a signature is checked over the raw body as received: pass bytes or str, not a dict")
     })?;
     let secret = secret_bytes(secret)?;
     webhook::check_secret(&secret).py_result(py)?;
-    let algorithm: Algorithm = algorithm.parse().py_result(py)?;
+    let algorithm: Algorithm = algorithm.0.parse().py_result(py)?;
     // A missing header (`headers.get(...)` gave None) is simply not a valid signature.
     let signature = match signature.filter(|s| !s.is_none()) {
         None => return Ok(false),
@@ -171,7 +176,9 @@ fn verify_signature(
 
 /// An aware datetime (any zone, kept as the same instant in UTC) or None.
 fn extract_timestamp(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Utc>>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
     extract_aware_datetime(obj, "timestamp")?
         .map(Some)
         .ok_or_else(|| PyTypeError::new_err("timestamp must be a timezone-aware datetime or None"))
@@ -186,18 +193,18 @@ impl PyPresenceEvent {
     #[new]
     #[pyo3(signature = (id, timestamp, session, engine, chat))]
     fn new(
-        id: Option<String>,
+        id: Option<Text>,
         timestamp: Option<&Bound<'_, PyAny>>,
-        session: Option<String>,
-        engine: Option<String>,
+        session: Option<Text>,
+        engine: Option<Text>,
         chat: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let chat = chat.cast::<PyChatPresence>().map_err(|_| PyTypeError::new_err("chat must be a ChatPresence"))?;
         Ok(PyPresenceEvent(PresenceEvent {
-            id,
+            id: id.map(Text::into_inner),
             timestamp: extract_timestamp(timestamp)?,
-            session,
-            engine,
+            session: session.map(Text::into_inner),
+            engine: engine.map(Text::into_inner),
             chat: chat.get().0.clone(),
         }))
     }

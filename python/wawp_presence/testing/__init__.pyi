@@ -18,6 +18,7 @@ class FakeServer:
         api_key: str | None = None,
         session: str = "default",
         engine: str = "NOWEB",
+        request_log: int = 10_000,
     ) -> None: ...
     @property
     def url(self) -> str: ...
@@ -60,8 +61,15 @@ class FakeServer:
         times: int = 1,
     ) -> None: ...
     @property
-    def requests(self) -> list[dict[str, Any]]: ...
+    def requests(self) -> list[dict[str, Any]]:
+        """The most recent `request_log` requests (10,000 by default), oldest first."""
     def clear_requests(self) -> None: ...
+    @property
+    def request_log(self) -> int:
+        """How many of the most recent requests `requests` keeps; older ones are forgotten."""
+    @property
+    def traffic(self) -> dict[str, int]:
+        """connections_opened, open_connections, peak_open_connections, in_flight, peak_in_flight."""
     @property
     def own_presence(self) -> str | None: ...
     @property

@@ -21,6 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", help="WAHA API key to require (none if not given)")
     parser.add_argument("--session", default="default", help="the WAHA session that exists")
     parser.add_argument("--engine", default="NOWEB", help="WEBJS answers 422 to get-all, as that engine does")
+    parser.add_argument(
+        "--request-log",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="keep only the N most recent requests in memory (default 10000)",
+    )
     args = parser.parse_args(argv)
     server = FakeServer(
         args.backend,
@@ -31,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         api_key=args.api_key,
         session=args.session,
         engine=args.engine,
+        request_log=args.request_log,
     )
     print(f"fake {server.backend} server listening on {server.url}", flush=True)
     if server.backend == "wawp":
