@@ -157,6 +157,25 @@ mod tests {
     }
 
     #[test]
+    fn body_excerpt_cut_shows_no_part_of_a_secret() {
+        let key = Secret::new("key-SECRET-654321");
+        let r = Redactor::new([Some(&key)]);
+        for before in 490..BODY_EXCERPT_CHARS {
+            let body = format!("{}key%2DSECRET%2D654321 tail", "x".repeat(before));
+            let ex = r.body_excerpt(body.as_bytes());
+            assert!(!ex.contains('k') && !ex.contains('%'), "{ex}");
+        }
+    }
+
+    #[test]
+    fn short_secrets_are_hidden_by_parameter_name_only() {
+        let tok = Secret::new("abc");
+        let r = Redactor::new([Some(&tok)]);
+        assert_eq!(r.redact("abc %61%62%63"), "abc %61%62%63");
+        assert_eq!(r.redact_url("http://h/?access_token=abc&x=abc"), "http://h/?access_token=***&x=abc");
+    }
+
+    #[test]
     fn invalid_utf8_body_does_not_fail() {
         let r = Redactor::default();
         let ex = r.body_excerpt(&[0xff, 0xfe, b'a']);
