@@ -4,6 +4,7 @@ pub mod chat_id;
 pub mod client;
 pub mod error;
 pub mod model;
+mod redact;
 pub mod routes;
 pub mod secret;
 pub mod watch;

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::redact::Matcher;
+
 /// A credential. Its `Debug` and `Display` write `***`; only `expose()` gives the value, and it
 /// is called where the value goes on the wire and nowhere else.
 #[derive(Clone, PartialEq, Eq)]
@@ -39,34 +41,20 @@ pub const BODY_EXCERPT_CHARS: usize = 500;
 /// Removes known secret values from text. Built once per client from its credentials.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    matcher: Matcher,
 }
 
 impl Redactor {
     pub fn new<'a>(secrets: impl IntoIterator<Item = Option<&'a Secret>>) -> Self {
-        let secrets = secrets
-            .into_iter()
-            .flatten()
-            .map(|s| s.expose().to_owned())
-            // Very short values would turn ordinary words into `***`; they are hidden in URLs by
-            // parameter name anyway.
-            .filter(|s| s.len() >= 4)
-            .collect();
-        Redactor { secrets }
+        // Values under `MIN_SECRET_BYTES` are left out: they would turn ordinary words into
+        // `***`; they are hidden in URLs by parameter name anyway.
+        Redactor { matcher: Matcher::new(secrets.into_iter().flatten().map(Secret::expose)) }
     }
 
-    /// Replaces every occurrence of a known secret, raw or percent-encoded, with `***`.
+    /// Replaces every occurrence of a known secret with `***`, in every form a server can echo
+    /// it: raw, percent- or form-encoded, JSON-escaped, HTML-escaped, or two of these stacked.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.secrets {
-            out = out.replace(secret.as_str(), "***");
-            let encoded: String =
-                percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
-            if encoded != *secret {
-                out = out.replace(encoded.as_str(), "***");
-            }
-        }
-        out
+        self.matcher.redact(text)
     }
 
     /// A URL fit for an error or a log: secret query values become `***`, and any known secret
@@ -166,6 +154,25 @@ mod tests {
         let all = format!("{e} {e:?}");
         assert!(!all.contains("SECRET"), "{all}");
         assert_eq!(e.message, "bad token ***");
+    }
+
+    #[test]
+    fn body_excerpt_cut_shows_no_part_of_a_secret() {
+        let key = Secret::new("key-SECRET-654321");
+        let r = Redactor::new([Some(&key)]);
+        for before in 490..BODY_EXCERPT_CHARS {
+            let body = format!("{}key%2DSECRET%2D654321 tail", "x".repeat(before));
+            let ex = r.body_excerpt(body.as_bytes());
+            assert!(!ex.contains('k') && !ex.contains('%'), "{ex}");
+        }
+    }
+
+    #[test]
+    fn short_secrets_are_hidden_by_parameter_name_only() {
+        let tok = Secret::new("abc");
+        let r = Redactor::new([Some(&tok)]);
+        assert_eq!(r.redact("abc %61%62%63"), "abc %61%62%63");
+        assert_eq!(r.redact_url("http://h/?access_token=abc&x=abc"), "http://h/?access_token=***&x=abc");
     }
 
     #[test]

@@ -1,0 +1,717 @@
+//! Finding a secret in every form it takes on the wire.
+//!
+//! A server that echoes a request back may show a credential raw, percent- or form-encoded
+//! (either hex case, every byte or only some), JSON-escaped, as HTML character references, or
+//! through two of these at once: a JSON body quoting a percent-encoded URL, `%252B`, `&#37;2B`.
+//! The text is decoded into views, byte strings that keep for every byte the span of the text it
+//! came from; a secret found in any view blanks that span of the text.
+
+use std::borrow::Cow;
+
+use memchr::memmem::Finder;
+
+/// Secrets shorter than this are not searched, and no shorter span of text is blanked: they
+/// would turn ordinary words into `***`. URLs still hide them by parameter name.
+pub(crate) const MIN_SECRET_BYTES: usize = 4;
+
+/// How many encodings stacked on each other are undone. Two covers what servers do (JSON over
+/// percent, percent twice, HTML over percent); each more layer triples the views to search.
+const MAX_LAYERS: usize = 2;
+
+/// One encoding that can be undone.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Layer {
+    /// `%XX` in either hex case. `+` for a space is handled by folding (see `fold`).
+    Percent,
+    /// JSON string escapes, `\uXXXX` in either case and surrogate pairs included.
+    Json,
+    /// HTML character references: numeric, and the named ones escapers write.
+    Html,
+}
+
+const LAYERS: [Layer; 3] = [Layer::Percent, Layer::Json, Layer::Html];
+
+/// What one escape stands for.
+enum Unit {
+    Byte(u8),
+    Char(char),
+}
+
+impl Layer {
+    /// The byte every escape of this layer starts with: without it a view needs no decoding.
+    fn lead(self) -> u8 {
+        match self {
+            Layer::Percent => b'%',
+            Layer::Json => b'\\',
+            Layer::Html => b'&',
+        }
+    }
+
+    /// The escape `rest` starts with, if it is a valid one, and its length in bytes.
+    fn unescape(self, rest: &[u8]) -> Option<(Unit, usize)> {
+        match self {
+            Layer::Percent => percent(rest),
+            Layer::Json => json(rest),
+            Layer::Html => html(rest),
+        }
+    }
+
+    /// Calls `emit(byte, start, end)` for each byte of `input` with this layer undone, `start..end`
+    /// being the input bytes it came from. An invalid or cut escape stays as it is, one byte at a
+    /// time, so the next byte can still start a valid one. Returns whether any escape was undone.
+    fn undo(self, input: &[u8], mut emit: impl FnMut(u8, usize, usize)) -> bool {
+        let mut undone = false;
+        let mut at = 0;
+        let mut rest = input;
+        while let [first, ..] = rest {
+            let (unit, len) = match self.unescape(rest) {
+                Some(found) => {
+                    undone = true;
+                    found
+                }
+                None => (Unit::Byte(*first), 1),
+            };
+            match unit {
+                Unit::Byte(b) => emit(b, at, at + len),
+                Unit::Char(c) => {
+                    for &b in c.encode_utf8(&mut [0; 4]).as_bytes() {
+                        emit(b, at, at + len);
+                    }
+                }
+            }
+            at += len;
+            rest = rest.get(len..).unwrap_or_default();
+        }
+        undone
+    }
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+fn percent(rest: &[u8]) -> Option<(Unit, usize)> {
+    match rest {
+        [b'%', hi, lo, ..] => Some((Unit::Byte((hex_digit(*hi)? << 4) | hex_digit(*lo)?), 3)),
+        _ => None,
+    }
+}
+
+fn json(rest: &[u8]) -> Option<(Unit, usize)> {
+    let [b'\\', escape, tail @ ..] = rest else {
+        return None;
+    };
+    let c = match escape {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => return json_u(tail),
+        _ => return None,
+    };
+    Some((Unit::Char(c), 2))
+}
+
+/// The rest of `\uXXXX`, or of two of them when they are the surrogate halves of one char
+/// beyond U+FFFF. A lone surrogate is no char and stays as written.
+fn json_u(tail: &[u8]) -> Option<(Unit, usize)> {
+    let high = hex4(tail)?;
+    if !(0xD800..0xDC00).contains(&high) {
+        return Some((Unit::Char(char::from_u32(high)?), 6));
+    }
+    let [b'\\', b'u', low @ ..] = tail.get(4..)? else {
+        return None;
+    };
+    let low = hex4(low)?;
+    if !(0xDC00..0xE000).contains(&low) {
+        return None;
+    }
+    let c = char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?;
+    Some((Unit::Char(c), 12))
+}
+
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.get(..4)?.iter().try_fold(0, |n, &d| Some((n << 4) | u32::from(hex_digit(d)?)))
+}
+
+/// Named references an escaper may write for a character a token can hold. Matched without
+/// regard to case: HTML accepts `&AMP;`, and a wider match only hides more.
+const ENTITIES: &[(&str, char)] = &[
+    ("amp", '&'),
+    ("quot", '"'),
+    ("lt", '<'),
+    ("gt", '>'),
+    ("apos", '\''),
+    ("sol", '/'),
+    ("bsol", '\\'),
+    ("plus", '+'),
+    ("equals", '='),
+    ("percnt", '%'),
+    ("num", '#'),
+    ("quest", '?'),
+    ("colon", ':'),
+    ("semi", ';'),
+    ("comma", ','),
+    ("period", '.'),
+    ("excl", '!'),
+    ("dollar", '$'),
+    ("lowbar", '_'),
+    ("hyphen", '-'),
+    ("ast", '*'),
+    ("nbsp", '\u{a0}'),
+];
+
+/// Longest reference read between `&` and `;`: `#x0010FFFF` and every name above fit.
+const MAX_ENTITY: usize = 10;
+
+fn html(rest: &[u8]) -> Option<(Unit, usize)> {
+    let [b'&', body @ ..] = rest else { return None };
+    // Without its `;` a reference is ambiguous (`&#x2Babc`), so it is required.
+    let len = body.iter().take(MAX_ENTITY + 1).position(|&b| b == b';')?;
+    let name = body.get(..len)?;
+    let c = match name {
+        [b'#', b'x' | b'X', digits @ ..] => char_from_digits(digits, 16)?,
+        [b'#', digits @ ..] => char_from_digits(digits, 10)?,
+        _ => ENTITIES.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))?.1,
+    };
+    Some((Unit::Char(c), len + 2))
+}
+
+fn char_from_digits(digits: &[u8], radix: u32) -> Option<char> {
+    if digits.is_empty() {
+        return None;
+    }
+    let n = digits.iter().try_fold(0u32, |n, &d| n.checked_mul(radix)?.checked_add(char::from(d).to_digit(radix)?))?;
+    char::from_u32(n)
+}
+
+/// The text, or a decoding of it: `bytes[i]` stands for the text's bytes `spans[i]`.
+struct View<'t> {
+    bytes: Cow<'t, [u8]>,
+    /// `None` for the text itself, where byte `i` stands for `i..i + 1`.
+    spans: Option<Vec<(usize, usize)>>,
+    /// The layers undone to get here, in the order they were undone.
+    layers: Vec<Layer>,
+}
+
+impl<'t> View<'t> {
+    fn text(text: &'t str) -> Self {
+        View { bytes: Cow::Borrowed(text.as_bytes()), spans: None, layers: Vec::new() }
+    }
+
+    /// The span of the text that bytes `start..end` of this view stand for.
+    fn span(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        let Some(spans) = &self.spans else {
+            return Some((start, end));
+        };
+        Some((spans.get(start)?.0, spans.get(end.checked_sub(1)?)?.1))
+    }
+
+    /// This view with `layer` undone; `None` when it holds no escape of that layer, as the view
+    /// would only repeat this one.
+    fn undo(&self, layer: Layer) -> Option<View<'static>> {
+        memchr::memchr(layer.lead(), &self.bytes)?;
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        let mut spans = Vec::with_capacity(self.bytes.len());
+        let undone = layer.undo(&self.bytes, |b, start, end| {
+            // Always `Some`: `undo` only hands out ranges inside `self.bytes`.
+            if let Some(span) = self.span(start, end) {
+                bytes.push(fold(b));
+                spans.push(span);
+            }
+        });
+        let mut layers = self.layers.clone();
+        layers.push(layer);
+        undone.then_some(View { bytes: Cow::Owned(bytes), spans: Some(spans), layers })
+    }
+}
+
+/// Every stack of layers a view can have undone, the text itself (no layer) first.
+fn stacks() -> Vec<Vec<Layer>> {
+    let mut all = vec![Vec::new()];
+    let mut last = vec![Vec::new()];
+    for _ in 0..MAX_LAYERS {
+        last = last
+            .iter()
+            .flat_map(|stack: &Vec<Layer>| {
+                LAYERS.iter().map(move |&layer| {
+                    let mut next = stack.clone();
+                    next.push(layer);
+                    next
+                })
+            })
+            .collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
+/// A space as `+`, in decoded views and what is searched there. Form encoding writes a space
+/// as `+`, while a `+` left raw by a partial encoder is a plus, and one text may hold both
+/// (`SECRET%20with+space`); folding the two together needs no guess. A wider match only hides
+/// more.
+fn fold(b: u8) -> u8 {
+    if b == b' ' {
+        b'+'
+    } else {
+        b
+    }
+}
+
+/// The byte strings that show `secret` in a view with `stack` undone. In the text itself: the
+/// secret, and the secret form-encoded where it needs nothing else (`SECRET+with+space`). In a
+/// decoded view: the secret as each subset of those layers would read it, folded: an encoder
+/// that leaves the secret's own `%41` (or `\n`, `&amp;`) raw makes the view show it decoded.
+fn needles(secret: &[u8], stack: &[Layer]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    if stack.is_empty() {
+        // The text itself is not folded.
+        out.push(secret.to_vec());
+    }
+    for subset in 0..1u32 << stack.len() {
+        let mut form = secret.to_vec();
+        for (i, layer) in stack.iter().enumerate() {
+            if (subset >> i) & 1 == 1 {
+                let mut decoded = Vec::with_capacity(form.len());
+                layer.undo(&form, |b, _, _| decoded.push(b));
+                form = decoded;
+            }
+        }
+        out.push(form.into_iter().map(fold).collect());
+    }
+    // A decoded form can be shorter than the secret (`%41` reads as `A`): what it matches is
+    // still held to `MIN_SECRET_BYTES` of text, in `search`.
+    out.retain(|n| !n.is_empty());
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Finds known secrets in text. Built once, from the secrets, by `Redactor::new`.
+#[derive(Clone, Default)]
+pub(crate) struct Matcher {
+    /// For every stack of layers a view can have undone, the searchers for what shows a secret
+    /// there. Empty when there is no secret to look for.
+    stacks: Vec<(Vec<Layer>, Vec<Finder<'static>>)>,
+}
+
+impl Matcher {
+    /// Secrets shorter than `MIN_SECRET_BYTES` are left out.
+    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
+        let secrets: Vec<&[u8]> =
+            secrets.into_iter().map(str::as_bytes).filter(|s| s.len() >= MIN_SECRET_BYTES).collect();
+        if secrets.is_empty() {
+            return Matcher::default();
+        }
+        let stacks = stacks()
+            .into_iter()
+            .map(|stack| {
+                let mut all: Vec<Vec<u8>> = secrets.iter().flat_map(|s| needles(s, &stack)).collect();
+                all.sort_unstable();
+                all.dedup();
+                let finders = all.iter().map(|n| Finder::new(n).into_owned()).collect();
+                (stack, finders)
+            })
+            .collect();
+        Matcher { stacks }
+    }
+
+    /// `text` with every span that shows a known secret, in any form, replaced by `***`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let spans = self.find(text);
+        if spans.is_empty() {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut kept = 0;
+        for (start, end) in spans {
+            out.push_str(text.get(kept..start).unwrap_or_default());
+            out.push_str("***");
+            kept = end;
+        }
+        out.push_str(text.get(kept..).unwrap_or_default());
+        out
+    }
+
+    /// The byte ranges of `text` that show a known secret: sorted, disjoint, on char boundaries.
+    fn find(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut found = Vec::new();
+        if !self.stacks.is_empty() {
+            self.search(&View::text(text), &mut found);
+        }
+        // A decoded form of a secret need not be UTF-8 (`%Aa` is one byte), so a match can start
+        // or end inside a char of the text: widen it to the whole char.
+        for (start, end) in &mut found {
+            *end = (*end).min(text.len());
+            while *start > 0 && !text.is_char_boundary(*start) {
+                *start -= 1;
+            }
+            while *end < text.len() && !text.is_char_boundary(*end) {
+                *end += 1;
+            }
+        }
+        found.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+        for (start, end) in found {
+            match merged.last_mut() {
+                // Adjacent spans merge too: one `***` for two secrets written back to back.
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        merged
+    }
+
+    /// Searches `view`, then every view one more layer down.
+    fn search(&self, view: &View<'_>, found: &mut Vec<(usize, usize)>) {
+        let finders = self.stacks.iter().find(|(stack, _)| *stack == view.layers).map(|(_, f)| f);
+        for finder in finders.into_iter().flatten() {
+            let len = finder.needle().len();
+            // Overlapping matches too, so that `abab` hides all of `ababab`.
+            let mut from = 0;
+            while let Some(at) = view.bytes.get(from..).and_then(|hay| finder.find(hay)) {
+                let start = from + at;
+                found.extend(view.span(start, start + len).filter(|(s, e)| e.saturating_sub(*s) >= MIN_SECRET_BYTES));
+                from = start + 1;
+            }
+        }
+        if view.layers.len() < MAX_LAYERS {
+            for layer in LAYERS {
+                if let Some(next) = view.undo(layer) {
+                    self.search(&next, found);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    use proptest::prelude::*;
+
+    use crate::core::secret::{Redactor, Secret};
+
+    fn percent_all(s: &str, upper: bool) -> String {
+        s.bytes().map(|b| if upper { format!("%{b:02X}") } else { format!("%{b:02x}") }).collect()
+    }
+
+    fn percent_upper(s: &str) -> String {
+        percent_all(s, true)
+    }
+
+    fn percent_lower(s: &str) -> String {
+        percent_all(s, false)
+    }
+
+    /// `NON_ALPHANUMERIC` in upper-case hex, as `percent-encoding` writes it.
+    fn percent_non_alnum(s: &str) -> String {
+        utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+    }
+
+    fn percent_twice(s: &str) -> String {
+        percent_non_alnum(&percent_non_alnum(s))
+    }
+
+    /// Every other char encoded, in lower case: any subset of the bytes may be.
+    fn percent_some(s: &str) -> String {
+        s.chars()
+            .enumerate()
+            .map(|(i, c)| if i % 2 == 1 { percent_lower(&c.to_string()) } else { c.to_string() })
+            .collect()
+    }
+
+    fn form(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    /// How the client puts the access token in its URLs.
+    fn query_pair(s: &str) -> String {
+        let mut url = url::Url::parse("http://h/").unwrap();
+        url.query_pairs_mut().append_pair("t", s);
+        url.query().unwrap().strip_prefix("t=").unwrap().to_owned()
+    }
+
+    /// A URL parser's query encoding: a few bytes encoded, `+`, `/`, `%`, `&` left raw.
+    fn query_parsed(s: &str) -> String {
+        let mut url = url::Url::parse("http://h/").unwrap();
+        // A raw `#` would end the query.
+        url.set_query(Some(&format!("t={}", s.replace('#', "%23"))));
+        url.query().unwrap().strip_prefix("t=").unwrap().to_owned()
+    }
+
+    fn json(s: &str) -> String {
+        let quoted = serde_json::to_string(s).unwrap();
+        quoted[1..quoted.len() - 1].to_owned()
+    }
+
+    /// JSON as PHP writes it, `/` escaped.
+    fn json_slash(s: &str) -> String {
+        json(s).replace('/', "\\/")
+    }
+
+    fn json_u(s: &str, upper: bool) -> String {
+        s.encode_utf16().map(|u| if upper { format!("\\u{u:04X}") } else { format!("\\u{u:04x}") }).collect()
+    }
+
+    fn json_u_upper(s: &str) -> String {
+        json_u(s, true)
+    }
+
+    fn json_u_lower(s: &str) -> String {
+        json_u(s, false)
+    }
+
+    fn html_decimal(s: &str) -> String {
+        s.chars().map(|c| format!("&#{};", u32::from(c))).collect()
+    }
+
+    fn html_hex_upper(s: &str) -> String {
+        s.chars().map(|c| format!("&#x{:X};", u32::from(c))).collect()
+    }
+
+    fn html_hex_lower(s: &str) -> String {
+        s.chars().map(|c| format!("&#x{:x};", u32::from(c))).collect()
+    }
+
+    fn html_named(s: &str) -> String {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    }
+
+    /// Named references for the characters escapers leave alone, `+` as Go writes it.
+    fn html_named_more(s: &str) -> String {
+        html_named(s).replace('\'', "&apos;").replace('+', "&#43;").replace('/', "&sol;")
+    }
+
+    /// A JSON body quoting a URL: the query percent-encoded, then `/` escaped.
+    fn json_over_query(s: &str) -> String {
+        json_slash(&query_parsed(s))
+    }
+
+    fn json_over_form(s: &str) -> String {
+        json_u_lower(&form(s))
+    }
+
+    /// An HTML page quoting a URL.
+    fn html_over_query(s: &str) -> String {
+        html_named(&query_parsed(s))
+    }
+
+    fn html_over_percent(s: &str) -> String {
+        html_decimal(&percent_lower(s))
+    }
+
+    type Encoder = fn(&str) -> String;
+
+    const ENCODERS: &[(&str, Encoder)] = &[
+        ("raw", str::to_owned),
+        ("percent upper", percent_upper),
+        ("percent lower", percent_lower),
+        ("percent non-alphanumeric", percent_non_alnum),
+        ("percent some", percent_some),
+        ("percent twice", percent_twice),
+        ("form", form),
+        ("query pair", query_pair),
+        ("query parsed", query_parsed),
+        ("json", json),
+        ("json slash", json_slash),
+        ("json \\u upper", json_u_upper),
+        ("json \\u lower", json_u_lower),
+        ("html decimal", html_decimal),
+        ("html hex upper", html_hex_upper),
+        ("html hex lower", html_hex_lower),
+        ("html named", html_named),
+        ("html named more", html_named_more),
+        ("json over query", json_over_query),
+        ("json over form", json_over_form),
+        ("html over query", html_over_query),
+        ("html over percent", html_over_percent),
+    ];
+
+    const TOKENS: &[&str] =
+        &["tok_SECRET+abc/def==", "SECRET with space", "k\"ey\\with/quote", "clé-SECRET-ünï", "tok-😀-SECRET"];
+
+    #[test]
+    fn every_form_of_a_token_is_hidden_and_its_context_kept() {
+        for token in TOKENS {
+            let secret = Secret::new(*token);
+            let r = Redactor::new([Some(&secret)]);
+            for (name, encode) in ENCODERS {
+                let text = format!("access_token={}&x=1", encode(token));
+                assert_eq!(r.redact(&text), "access_token=***&x=1", "{name} of {token:?}: {text}");
+                let body = format!(r#"{{"url":"http:\/\/h\/?t={}","n":1}}"#, encode(token));
+                assert_eq!(r.redact(&body), r#"{"url":"http:\/\/h\/?t=***","n":1}"#, "{name} of {token:?}: {body}");
+            }
+        }
+    }
+
+    #[test]
+    fn forms_seen_leaking_are_hidden() {
+        let tok = Secret::new("tok_SECRET+abc/def==");
+        let space = Secret::new("SECRET with space");
+        let r = Redactor::new([Some(&tok), Some(&space)]);
+        for text in [
+            "tok_SECRET%2Babc%2Fdef%3D%3D",
+            "tok_SECRET%2babc%2fdef%3d%3d",
+            "tok_SECRET%2Babc/def==",
+            "tok_SECRET+abc\\/def==",
+            "tok_SECRET\\u002babc\\u002Fdef==",
+            "tok_SECRET&#43;abc&#x2F;def&#x3d;=",
+            "tok_SECRET%252Babc%252Fdef%253D%253D",
+            "tok_SECRET&#37;2Babc&#37;2Fdef==",
+            "SECRET+with+space",
+            "SECRET%20with+space",
+            "SECRET\\u0020with&#32;space",
+        ] {
+            assert_eq!(r.redact(&format!("<{text}>")), "<***>", "{text}");
+        }
+    }
+
+    #[test]
+    fn broken_escapes_are_plain_text() {
+        let tok = Secret::new("tok+SECRET");
+        let r = Redactor::new([Some(&tok)]);
+        for text in [
+            "%",
+            "%4",
+            "%zz",
+            "%%",
+            "\\",
+            "\\u12",
+            "\\ud800",
+            "\\uDC00",
+            "\\ud800\\u0041",
+            "\\ud83d\\ud83d",
+            "\\x41",
+            "&",
+            "&#",
+            "&#;",
+            "&#x;",
+            "&#xD800;",
+            "&#99999999999;",
+            "&#x110000;",
+            "&unknown;",
+            "&amp",
+            "&#43",
+            "\u{fffd}%ff%fe",
+        ] {
+            assert_eq!(r.redact(text), text);
+            let next_to = format!("{text}tok+SECRET{text}");
+            assert_eq!(r.redact(&next_to), format!("{text}***{text}"), "{text}");
+        }
+        // Escapes that decode to bytes that are not UTF-8 are searched as bytes all the same.
+        let r = Redactor::new([Some(&Secret::new("é-SECRET"))]);
+        assert_eq!(r.redact("%ff%c3%a9-SECRET%c3"), "%ff***%c3");
+    }
+
+    #[test]
+    fn overlapping_and_adjacent_matches_leave_no_piece() {
+        let r = Redactor::new([Some(&Secret::new("abab"))]);
+        assert_eq!(r.redact("xababab%61%62y"), "x***y");
+        let (a, b) = (Secret::new("key-ONE"), Secret::new("key-TWO"));
+        let r = Redactor::new([Some(&a), Some(&b)]);
+        assert_eq!(r.redact("key-ONEkey%2DTWO and key-TWO"), "*** and ***");
+    }
+
+    #[test]
+    fn a_secret_that_looks_escaped_is_found_whether_its_escapes_were_encoded_or_left_raw() {
+        let r = Redactor::new([Some(&Secret::new("p%41ss w\\n&amp;"))]);
+        for text in [
+            "p%41ss w\\n&amp;",
+            "p%2541ss%20w%5Cn%26amp%3B",
+            "p%41ss%20w\\n&amp;",
+            "p%41ss+w\\n&amp;",
+            "p%41ss w\\\\n&amp;amp;",
+        ] {
+            assert_eq!(r.redact(text), "***", "{text}");
+        }
+        // Left raw by a URL parser, `%Aa` reads as one byte: the secret's decoded form is
+        // shorter than `MIN_SECRET_BYTES`, the text it spans is not.
+        let r = Redactor::new([Some(&Secret::new("%Aa<"))]);
+        assert_eq!(r.redact("t=%Aa%3C&u=%aa<"), "t=***&u=***");
+        let r = Redactor::new([Some(&Secret::new("%41%42"))]);
+        assert_eq!(r.redact("AB, %41%42, %2541%2542"), "AB, ***, ***");
+    }
+
+    /// A percent-encoder of its own: the bytes it encodes chosen by `encoded`, each in either
+    /// hex case by `upper`. Letters and digits stay raw, as with every encoder that does not
+    /// encode all bytes: one that left `%` raw but encoded a hex digit after it would make a
+    /// secret's own `%41` read neither as written nor as decoded, and it would not be found.
+    fn percent_chosen(s: &str, encoded: u32, upper: u64) -> String {
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            let bit = if c.is_ascii() { u32::from(c) % 31 } else { 31 };
+            if c.is_ascii_alphanumeric() || (encoded >> bit) & 1 == 0 {
+                out.push(c);
+            } else {
+                let all = if (upper >> (i % 64)) & 1 == 1 { percent_upper } else { percent_lower };
+                out.push_str(&all(&c.to_string()));
+            }
+        }
+        out
+    }
+
+    fn token() -> impl Strategy<Value = String> {
+        // Letters and digits, everything escapes are made of and non-ASCII up to four-byte
+        // chars. No `*`: the `***` written in a secret's place could re-form it.
+        "[A-Za-z0-9+/=%&?#;\"\\\\<> éüß中😀_.-]{4,40}"
+    }
+
+    /// Text biased towards escapes, whole, cut and invalid ones.
+    fn escapy() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "([%&#;\\\\xXuU0-9a-fA-F+ é😀]|%[0-9a-fA-F]{0,2}|\\\\u[dD][89abAB][0-9a-fA-F]{0,2}|&#x?[0-9a-fA-F]{0,8};?|&[a-z]{0,6};?){0,40}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_form_of_a_secret_survives(
+            token in token(),
+            before in any::<String>(),
+            after in any::<String>(),
+            encoded in any::<u32>(),
+            upper in any::<u64>(),
+        ) {
+            let secret = Secret::new(token.clone());
+            let r = Redactor::new([Some(&secret)]);
+            let chosen = percent_chosen(&token, encoded, upper);
+            let forms = ENCODERS.iter().map(|(name, encode)| (*name, encode(&token)));
+            for (name, shown) in forms.chain([("percent chosen", chosen)]) {
+                // The spaces stop an escape cut at the end of `before` from taking in the first
+                // bytes of the encoded token, which would change what they decode to.
+                let text = format!("{before} {shown} {after}");
+                let out = r.redact(&text);
+                prop_assert!(out.contains("***"), "{} of {:?}: {:?}", name, token, out);
+                prop_assert!(!out.contains(&token), "{} of {:?}: {:?}", name, token, out);
+                prop_assert!(!out.contains(&shown), "{} of {:?}: {:?}", name, token, out);
+            }
+        }
+
+        #[test]
+        fn any_text_and_secret_redact_without_panicking(
+            secret in escapy(),
+            text in escapy(),
+            body in prop::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let s = Secret::new(secret.clone());
+            let r = Redactor::new([Some(&s), None]);
+            for text in [text.clone(), format!("{text}{secret}{text}")] {
+                let out = r.redact(&text);
+                prop_assert!(std::str::from_utf8(out.as_bytes()).is_ok());
+                if secret.len() >= super::MIN_SECRET_BYTES && !secret.contains('*') {
+                    prop_assert!(!out.contains(&secret), "{:?} in {:?}", secret, out);
+                }
+                let _ = r.redact_url(&text);
+            }
+            let _ = r.body_excerpt(&body);
+        }
+    }
+}
