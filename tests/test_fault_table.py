@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import re
 import time
 from pathlib import Path
@@ -280,6 +281,53 @@ def process_forked():
     return [WORKS]
 
 
+def more_requests_than_max_connections():
+    ids = [f"4474414{i:05d}@c.us" for i in range(40)]
+    with start_server("waha") as server:
+        server.fail_next(delay=0.02, times=len(ids))
+        with sync_client(server, max_connections=2, timeout=0.5) as client:
+            # 40 lookups of 20 ms, two at a time: 0.4 s of queueing that the timeout ignores.
+            chats = client.get_many(ids, concurrency=1000)
+        assert [c.id for c in chats] == ids
+        assert server.traffic["peak_in_flight"] <= 2, server.traffic
+        assert server.traffic["peak_open_connections"] <= 4, server.traffic  # in use + idle
+    return [WORKS]
+
+
+def unreachable_proxy():
+    import os
+
+    with RawServer(answer(200, b"")) as gone:
+        port = gone.port
+    saved = {name: os.environ.pop(name, None) for name in ("NO_PROXY", "no_proxy", "REQUEST_METHOD")}
+    os.environ["HTTP_PROXY"] = f"http://user:pw-SECRET@127.0.0.1:{port}"
+    try:
+        with start_server("waha") as server:
+            exc = with_client(server, lambda c: c.get(CHAT), max_retries=1)
+            assert server.requests == []
+    finally:
+        del os.environ["HTTP_PROXY"]
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
+    assert getattr(exc, "attempts", None) == 2  # retried
+    assert f"proxy http://***@127.0.0.1:{port}" in str(exc)
+    assert "pw-SECRET" not in str(exc)
+    return [exc]
+
+
+def echoed_credential():
+    from urllib.parse import quote, quote_plus
+
+    token = "tok_SECRET+abc/def== x"
+    forms = [token, quote(token, safe=""), quote_plus(token, safe=""), quote(token, safe="").lower(), json.dumps(token)[1:-1]]
+    body = json.dumps({"message": "Unauthorized", "forms": forms}).encode()
+    with RawServer(answer(401, body)) as raw:
+        client = PresenceClient(instance_id="i", access_token=token, base_url=raw.url, max_retries=0)
+        exc = raised(lambda: client.get(CHAT), raw.stop)
+        client.close()
+    assert "SECRET" not in f"{exc} {exc.body} {exc.url}"
+    return [exc]
+
+
 SCENARIOS: dict[str, Callable[[], list]] = {
     "connection refused or dropped": connection_refused_or_dropped,
     "no complete answer within `timeout`": no_answer_within_timeout,
@@ -294,6 +342,9 @@ SCENARIOS: dict[str, Callable[[], list]] = {
     "Ctrl-C during a blocking call": ctrl_c,
     "asyncio task cancelled": task_cancelled,
     "process forked": process_forked,
+    "more requests at once than `max_connections`": more_requests_than_max_connections,
+    "proxy from `HTTP_PROXY` / `HTTPS_PROXY` unreachable": unreachable_proxy,
+    "server echoes a credential back": echoed_credential,
 }
 
 

@@ -7,10 +7,17 @@ every request made here carries a real secret that could leak.
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import logging
+import re
 import time
+from typing import Callable
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from presence_helpers import (
     API_KEY,
@@ -19,10 +26,12 @@ from presence_helpers import (
     SECRETS,
     TOKEN,
     assert_no_secret,
+    build_client,
     secret_of,
     start_server,
     texts_of_exception,
 )
+from raw_servers import RawServer, answer, chat_json, response_head
 from wawp_presence import (
     APIError,
     AsyncPresenceClient,
@@ -226,3 +235,198 @@ def test_no_log_line_or_output_holds_a_secret(api, server, caplog, capfd):
 def test_secrets_are_the_ones_the_fake_checks(server):
     # Guards the tests above: the fakes really were given the distinctive secrets.
     assert secret_of(server) in SECRETS
+
+
+# ============================================================================== every encoding of a secret
+#
+# A server that echoes the request (URL, headers) hands a secret back in whatever encoding it
+# chose: percent-encoded in either case, form-encoded, JSON-escaped, HTML-escaped, encoded
+# twice. The echo server below answers 401 with the credential it received in all of those.
+
+def json_every_unit(s: str) -> str:
+    """JSON's \\uXXXX for every UTF-16 code unit (surrogate pairs for emoji), as some encoders write."""
+    units = s.encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+
+
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    "raw": lambda s: s,
+    "percent-upper": lambda s: quote(s, safe=""),
+    "percent-lower": lambda s: re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(s, safe="")),
+    "percent-path": lambda s: quote(s),  # leaves / raw
+    "form": lambda s: quote_plus(s, safe=""),
+    "form-lower": lambda s: re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote_plus(s, safe="")),
+    "json-ascii": lambda s: json.dumps(s)[1:-1],
+    "json-utf8": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    "json-slash": lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),
+    "json-every-char": lambda s: json_every_unit(s),
+    "html": lambda s: html.escape(s),
+    "html-numeric": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "html-hex": lambda s: "".join(f"&#x{ord(c):x};" for c in s),
+    "percent-twice": lambda s: quote(quote(s, safe=""), safe=""),
+    "json-of-percent": lambda s: json.dumps(quote(s, safe=""))[1:-1],
+}
+
+
+def echo_every_encoding(conn) -> None:
+    """Answers 401 with the request's credential (query access_token or X-Api-Key) in every
+    encoding of ENCODINGS, and the request line as it arrived."""
+    request = conn.read_request()
+    if request is None:
+        return
+    conn.server.request_received(request)
+    head = request.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    request_line, *header_lines = head.split("\r\n")
+    target = request_line.split(" ")[1]
+    secret = parse_qs(urlsplit(target).query).get("access_token", [None])[0]
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "x-api-key":
+            secret = value.strip().encode("latin-1").decode("utf-8")
+    forms = {name: encode(secret) for name, encode in ENCODINGS.items()} if secret else {}
+    body = json.dumps({"message": f"Unauthorized {request_line}", "echo": forms, "html": f"<p>{html.escape(target)}</p>"})
+    data = body.encode()
+    headers = {"Content-Type": "application/json", "Content-Length": str(len(data)), "Connection": "close"}
+    conn.send(response_head(401, headers) + data)
+
+
+def forms_of(secret: str) -> list[str]:
+    return sorted({encode(secret) for encode in ENCODINGS.values()}, key=len, reverse=True)
+
+
+@pytest.fixture(scope="module")
+def echo_server():
+    with RawServer(echo_every_encoding) as raw:
+        yield raw
+
+
+TOKEN_ALPHABET = st.characters(
+    codec="utf-8",
+    exclude_categories=("Cs", "Cc"),
+    exclude_characters="*",  # "***" is what a secret becomes; a secret made of it cannot be told apart
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    # The "Tk" start keeps a generated token from being a word the test itself prints ("None").
+    token=st.text(TOKEN_ALPHABET | st.sampled_from("+/= %&?#\"\\<>'é😀"), min_size=2, max_size=24).map(
+        lambda t: "Tk" + t
+    )
+)
+def test_a_token_echoed_in_any_encoding_never_shows(echo_server, caplog, token):
+    caplog.set_level(logging.DEBUG, logger="wawp_presence")
+    caplog.clear()
+    client = PresenceClient(instance_id="inst-1", access_token=token, base_url=echo_server.url, max_retries=0)
+    with client, pytest.raises(AuthenticationError) as caught:
+        client.get(CHAT)
+    texts = texts_of_exception(caught.value) + [caplog.text]
+    for form in forms_of(token):
+        for text in texts:
+            assert form not in text, f"{form!r} (of token {token!r}) shows in {text[:400]!r}"
+    assert "***" in caught.value.body  # redacted, not dropped
+    assert "Unauthorized" in caught.value.body
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    key=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="*"), min_size=2, max_size=24).map(
+        lambda k: "Ky" + k
+    )
+)
+def test_an_api_key_echoed_in_any_encoding_never_shows(echo_server, key):
+    with PresenceClient.waha(echo_server.url, api_key=key, max_retries=0) as client, pytest.raises(AuthenticationError) as caught:
+        client.subscribe(CHAT)
+    texts = texts_of_exception(caught.value)
+    for form in forms_of(key):
+        for text in texts:
+            assert form not in text, f"{form!r} (of key {key!r}) shows in {text[:400]!r}"
+
+
+@pytest.mark.parametrize("token", ["tok_SECRET+abc/def==", "SECRET with space", 'tok"SECRET\\quoted'])
+def test_the_reported_tokens_never_show(echo_server, token):
+    with PresenceClient(instance_id="i", access_token=token, base_url=echo_server.url, max_retries=0) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            client.get(CHAT)
+    assert_no_secret(texts_of_exception(caught.value), tuple(forms_of(token)))
+    assert_no_secret(texts_of_exception(caught.value), ("SECRET",))
+
+
+# ============================================================================== URLs quoted in messages
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "admin:hunter2@waha.internal:3000",
+        "ftp://user:hunter2@waha.internal/api",
+        "http://user:hunter2@/api",
+        "https://:hunter2@",
+        "waha.internal user:hunter2@x",
+    ],
+)
+def test_a_refused_base_url_is_quoted_without_its_password(base_url):
+    with pytest.raises(ValueError, match="base_url") as caught:
+        PresenceClient.waha(base_url)
+    assert_no_secret(texts_of_exception(caught.value), ("hunter2",))
+
+
+def test_a_base_url_with_credentials_is_refused_without_quoting_them():
+    with pytest.raises(ValueError, match="credentials") as caught:
+        PresenceClient.waha("http://admin:hunter2@127.0.0.1:3000")
+    assert_no_secret(texts_of_exception(caught.value), ("hunter2",))
+
+
+# ============================================================================== proxies
+
+
+@pytest.fixture
+def no_proxy_settings(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_a_dead_proxy_is_named_in_the_error_without_its_credentials(no_proxy_settings, make_server):
+    server = make_server("waha")
+    with RawServer(answer(200, b"")) as gone:
+        port = gone.port
+    no_proxy_settings.setenv("HTTP_PROXY", f"http://proxyuser:hunter2@127.0.0.1:{port}")
+    with build_client(PresenceClient, server, max_retries=0) as client, pytest.raises(TransportError) as caught:
+        client.get(CHAT)
+    message = str(caught.value)
+    assert f"proxy http://***@127.0.0.1:{port}" in message, message
+    assert "HTTP_PROXY" in message
+    assert_no_secret(texts_of_exception(caught.value), ("hunter2", "proxyuser"))
+    assert server.requests == []  # it never reached the server
+
+
+def test_a_request_really_goes_through_the_proxy_the_error_would_name(no_proxy_settings, make_server):
+    server = make_server("waha")
+    server.set_presence(CHAT, "online")
+    with RawServer(answer(200, chat_json(CHAT))) as proxy:
+        no_proxy_settings.setenv("http_proxy", proxy.url)
+        with build_client(PresenceClient, server, max_retries=0) as client:
+            assert client.get(CHAT).is_online
+        request_line = proxy.requests[0].split(b"\r\n", 1)[0].decode()
+    # A forward proxy is asked for the absolute URL of the server.
+    assert request_line.startswith(f"GET {server.url}/api/default/presence/"), request_line
+    assert server.requests == []
+
+
+def test_without_a_proxy_a_refused_connection_does_not_mention_one(no_proxy_settings):
+    with RawServer(answer(200, b"")) as gone:
+        url = gone.url
+    with PresenceClient.waha(url, max_retries=0) as client, pytest.raises(TransportError) as caught:
+        client.get(CHAT)
+    assert "proxy" not in str(caught.value)
+
+
+def test_no_proxy_exempts_the_server(no_proxy_settings, make_server):
+    server = make_server("waha")
+    server.set_presence(CHAT, "online")
+    no_proxy_settings.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    no_proxy_settings.setenv("NO_PROXY", "127.0.0.1")
+    with build_client(PresenceClient, server, max_retries=0) as client:
+        assert client.get(CHAT).is_online

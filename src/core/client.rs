@@ -629,7 +629,7 @@ impl Client {
         };
         if !has_expected {
             if let Some(e) =
-                Error::from_success_body(answer.status, unwrapped, self.redactor.body_excerpt(&answer.body))
+                Error::from_success_body(answer.status, unwrapped, || self.redactor.body_excerpt(&answer.body))
             {
                 return Err(self.on_request(e, answer));
             }
@@ -642,7 +642,7 @@ impl Client {
         let Ok(json) = serde_json::from_slice::<Value>(&answer.body) else {
             return Ok(());
         };
-        match Error::from_success_body(answer.status, unwrap_data(&json), self.redactor.body_excerpt(&answer.body)) {
+        match Error::from_success_body(answer.status, unwrap_data(&json), || self.redactor.body_excerpt(&answer.body)) {
             Some(e) => Err(self.on_request(e, answer)),
             None => Ok(()),
         }

@@ -128,7 +128,9 @@ impl Error {
 
     /// Reads a 2xx answer whose body is an error object (Wawp does this). `None` when the body
     /// is not one.
-    pub fn from_success_body(status: u16, json: &Value, body_text: String) -> Option<Self> {
+    /// `body_text` gives the (redacted) body for the error; it is only asked for when there is
+    /// one, since redacting costs more than the check.
+    pub fn from_success_body(status: u16, json: &Value, body_text: impl FnOnce() -> String) -> Option<Self> {
         let obj = json.as_object()?;
         let has = |k: &str| obj.get(k).is_some_and(|v| !v.is_null() && v != &Value::Bool(false));
         if !(has("code") || has("error")) {
@@ -146,7 +148,7 @@ impl Error {
         };
         let mut err = Error::new(kind, summary.message);
         err.status = Some(status);
-        err.body = Some(body_text);
+        err.body = Some(body_text());
         err.code = summary.code;
         Some(err)
     }
@@ -270,14 +272,14 @@ mod tests {
     #[test]
     fn success_bodies_with_errors_are_failures() {
         let j: Value = serde_json::from_str(r#"{"code":"subscription_required","message":"Upgrade"}"#).unwrap();
-        let e = Error::from_success_body(200, &j, String::new()).unwrap();
+        let e = Error::from_success_body(200, &j, String::new).unwrap();
         assert_eq!((e.kind, e.status, e.message.as_str()), (ErrorKind::PermissionDenied, Some(200), "Upgrade"));
         let j: Value = serde_json::from_str(r#"{"error":"boom"}"#).unwrap();
-        assert_eq!(Error::from_success_body(200, &j, String::new()).unwrap().kind, ErrorKind::Api);
+        assert_eq!(Error::from_success_body(200, &j, String::new).unwrap().kind, ErrorKind::Api);
         let ok: Value = serde_json::from_str(r#"{"id":"1@c.us","presences":[]}"#).unwrap();
-        assert!(Error::from_success_body(200, &ok, String::new()).is_none());
+        assert!(Error::from_success_body(200, &ok, String::new).is_none());
         let ok: Value = serde_json::from_str(r#"{"success":true,"error":null}"#).unwrap();
-        assert!(Error::from_success_body(200, &ok, String::new()).is_none());
+        assert!(Error::from_success_body(200, &ok, String::new).is_none());
     }
 
     #[test]

@@ -319,7 +319,7 @@ proptest! {
             _ => {}
         }
         if let Ok(json) = serde_json::from_slice::<Value>(&body) {
-            let _ = Error::from_success_body(200, &json, String::new());
+            let _ = Error::from_success_body(200, &json, String::new);
         }
         let _ = e.to_string();
     }

@@ -297,7 +297,13 @@ pub(crate) struct Matcher {
     /// For every stack of layers a view can have undone, the searchers for what shows a secret
     /// there. Empty when there is no secret to look for.
     stacks: Vec<(Vec<Layer>, Vec<Finder<'static>>)>,
+    /// The most bytes of text one match can span (see `longest_form`).
+    longest_form: usize,
 }
+
+/// The most bytes one escape of any layer takes per byte it stands for: an HTML reference, `&`,
+/// up to `MAX_ENTITY` bytes and `;`, for a char of at least one byte.
+const MAX_ESCAPE_BYTES: usize = MAX_ENTITY + 2;
 
 impl Matcher {
     /// Secrets shorter than `MIN_SECRET_BYTES` are left out.
@@ -317,23 +323,37 @@ impl Matcher {
                 (stack, finders)
             })
             .collect();
-        Matcher { stacks }
+        let longest = secrets.iter().map(|s| s.len()).max().unwrap_or(0);
+        Matcher { stacks, longest_form: longest.saturating_mul(MAX_ESCAPE_BYTES.pow(MAX_LAYERS as u32)) }
+    }
+
+    /// The most bytes of text that one occurrence of a secret, in any form searched, can span.
+    pub(crate) fn longest_form(&self) -> usize {
+        self.longest_form
     }
 
     /// `text` with every span that shows a known secret, in any form, replaced by `***`.
     pub(crate) fn redact(&self, text: &str) -> String {
-        let spans = self.find(text);
-        if spans.is_empty() {
-            return text.to_owned();
+        self.redact_head(text, text.len())
+    }
+
+    /// Like `redact`, but only what stands before byte `end` of `text` (rounded down to a
+    /// char): for text cut out of something longer, whose last `longest_form` bytes may hold
+    /// the start of a secret that the cut made unrecognisable.
+    pub(crate) fn redact_head(&self, text: &str, end: usize) -> String {
+        let mut end = end.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
         }
-        let mut out = String::with_capacity(text.len());
+        let spans = self.find(text);
+        let mut out = String::with_capacity(end);
         let mut kept = 0;
-        for (start, end) in spans {
+        for (start, stop) in spans.into_iter().take_while(|(start, _)| *start < end) {
             out.push_str(text.get(kept..start).unwrap_or_default());
             out.push_str("***");
-            kept = end;
+            kept = stop;
         }
-        out.push_str(text.get(kept..).unwrap_or_default());
+        out.push_str(text.get(kept.min(end)..end).unwrap_or_default());
         out
     }
 

@@ -97,12 +97,31 @@ impl Redactor {
         e
     }
 
-    /// A redacted excerpt of a response body, cut to `BODY_EXCERPT_CHARS` characters.
+    /// A redacted excerpt of a response body, cut to `BODY_EXCERPT_CHARS` characters. Only the
+    /// start of a large body is read, so an 8 MiB error page costs no more than a small one.
     pub fn body_excerpt(&self, body: &[u8]) -> String {
-        let text = String::from_utf8_lossy(body);
-        let redacted = self.redact(&text);
+        // Enough of the body for the excerpt whatever was redacted before its end; when the body
+        // is cut, its last `longest_form` bytes are left out too, since a secret that the cut
+        // runs through would no longer be recognised there.
+        let longest = self.matcher.longest_form();
+        let window = (BODY_EXCERPT_CHARS * 4).saturating_add(longest.saturating_mul(4)).max(64 * 1024);
+        let (text, keep) = match body.get(..window) {
+            Some(head) if head.len() < body.len() => {
+                let text = String::from_utf8_lossy(head);
+                let keep = text.len().saturating_sub(longest);
+                (text, keep)
+            }
+            _ => {
+                let text = String::from_utf8_lossy(body);
+                let keep = text.len();
+                (text, keep)
+            }
+        };
+        let redacted = self.matcher.redact_head(&text, keep);
+        let cut = keep < text.len();
         match redacted.char_indices().nth(BODY_EXCERPT_CHARS) {
-            Some((cut, _)) => format!("{}…", &redacted[..cut]),
+            Some((at, _)) => format!("{}…", redacted.get(..at).unwrap_or_default()),
+            None if cut => format!("{redacted}…"),
             None => redacted,
         }
     }
@@ -131,6 +150,24 @@ mod tests {
         // An unknown token under the parameter name is hidden too.
         let other = r.redact_url("http://h/x?access_token=zzz&a=1#frag");
         assert_eq!(other, "http://h/x?access_token=***&a=1#frag");
+    }
+
+    #[test]
+    fn a_huge_body_shows_no_part_of_a_secret_its_window_cuts() {
+        let key = Secret::new("tok_SECRET+abc/def==");
+        let r = Redactor::new([Some(&key)]);
+        // Back-to-back secrets merge into one `***`, so the excerpt reaches the window's end
+        // however long the run, and the window cuts one of them somewhere.
+        for run in [1, 1000, 3_000, 3_277, 3_278, 100_000, 400_000] {
+            let body = format!("{}tail", "tok_SECRET+abc/def==".repeat(run));
+            let ex = r.body_excerpt(body.as_bytes());
+            assert!(!ex.contains('S') && !ex.contains("tok"), "run {run}: {ex}");
+            assert!(ex.starts_with("***"), "run {run}: {ex}");
+        }
+        let big = format!("bad token tok_SECRET%2Babc%2Fdef%3D%3D {}", "x".repeat(8 * 1024 * 1024));
+        let ex = r.body_excerpt(big.as_bytes());
+        assert!(ex.starts_with("bad token *** xxx") && ex.ends_with('…'), "{ex}");
+        assert_eq!(ex.chars().count(), BODY_EXCERPT_CHARS + 1);
     }
 
     #[test]
