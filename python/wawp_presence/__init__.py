@@ -8,9 +8,7 @@
 
 from __future__ import annotations
 
-import atexit
-
-from . import _errors, _native
+from . import _errors
 from ._errors import *  # noqa: F403 - the exception classes, listed in _errors.__all__
 from ._state import PresenceState
 from ._native import (
@@ -24,10 +22,6 @@ from ._native import (
     parse_event,
     verify_signature,
 )
-
-# Before the interpreter finalizes, let the I/O threads finish any work inside Python and keep
-# them out afterwards: a thread entering Python during finalization crashes the process.
-atexit.register(_native._at_exit)
 
 __all__ = [
     "PresenceClient",

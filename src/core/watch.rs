@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use futures::future::try_join_all;
 
 use super::chat_id;
@@ -95,7 +95,8 @@ impl Watcher {
         let ids = self.ids.iter().cloned().map(Ok).collect();
         let chats = self.client.get_many(ids, POLL_CONCURRENCY, Duration::ZERO, true).await?;
         self.polled = true;
-        let observed_at = Utc::now();
+        // Microseconds, as a Python datetime holds: a change must equal its own pickled copy.
+        let observed_at = Utc::now().trunc_subsecs(6);
         for chat in chats.into_iter().flatten() {
             for p in chat.presences {
                 let key = (chat.id.clone(), p.participant.clone());

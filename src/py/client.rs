@@ -14,9 +14,10 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
 use super::args::{at_least_one, chat_ids, int_in, seconds, valid_chat_ids, ChatIdArg, Text};
+use super::bridge::{outcome_of, Call, Convert, Done};
 use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
-use super::runtime::{awaitable, block_on, error_from_runtime, with_python};
+use super::runtime::{block_on, runtime};
 use super::watch::Watch;
 use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION, MAX_MAX_CONNECTIONS, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
@@ -130,14 +131,15 @@ impl<'py> IntoPyObject<'py> for ManyResults {
 }
 
 impl ClientBase {
-    /// Runs a core future the way this client runs things: blocking (sync) or as an awaitable.
-    fn run<'py, T, F>(&self, py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+    /// Runs a core future the way this client runs things: blocking (sync), or as a coroutine
+    /// that starts it when first awaited (async).
+    fn run<'py, T, F>(&self, py: Python<'py>, name: &'static str, fut: F) -> PyResult<Bound<'py, PyAny>>
     where
         F: Future<Output = Result<T, Error>> + Send + 'static,
         T: for<'a> IntoPyObject<'a> + Send + 'static,
     {
         if self.is_async {
-            awaitable(py, async move { fut.await.map_err(error_from_runtime) })
+            Call::new(name, outcome_of(fut)).into_bound_py_any(py)
         } else {
             block_on(py, fut)?.py_result(py)?.into_bound_py_any(py)
         }
@@ -184,7 +186,7 @@ impl ClientBase {
         // the async client.
         let chat_id = chat_id.0;
         let client = self.client();
-        self.run(py, async move { client.get(&chat_id, wait).await.map(PyChatPresence) })
+        self.run(py, "get", async move { client.get(&chat_id, wait).await.map(PyChatPresence) })
     }
 
     /// Sets your own presence: online/offline globally, typing/recording/paused in one chat.
@@ -200,19 +202,19 @@ impl ClientBase {
         let client = self.client();
         // Checked at the call, so the async client raises before anything is awaited.
         check_set(state, chat_id.as_deref()).py_result(py)?;
-        self.run(py, async move { client.set(state, chat_id.as_deref()).await.map(|()| Nothing) })
+        self.run(py, "set", async move { client.set(state, chat_id.as_deref()).await.map(|()| Nothing) })
     }
 
     fn subscribe<'py>(&self, py: Python<'py>, chat_id: ChatIdArg) -> PyResult<Bound<'py, PyAny>> {
         let chat_id = chat_id.0;
         let client = self.client();
-        self.run(py, async move { client.subscribe(&chat_id).await.map(|()| Nothing) })
+        self.run(py, "subscribe", async move { client.subscribe(&chat_id).await.map(|()| Nothing) })
     }
 
     /// Every chat the session is subscribed to.
     fn get_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client();
-        self.run(py, async move {
+        self.run(py, "get_all", async move {
             client.get_all().await.map(|chats| chats.into_iter().map(PyChatPresence).collect::<Vec<_>>())
         })
     }
@@ -237,7 +239,7 @@ impl ClientBase {
         let concurrency =
             concurrency.map(|c| at_least_one(c, "concurrency")).transpose()?.unwrap_or(DEFAULT_CONCURRENCY);
         let client = self.client();
-        self.run(py, async move {
+        self.run(py, "get_many", async move {
             let results = client.get_many(ids, concurrency, wait, !return_exceptions).await?;
             Ok(ManyResults(results))
         })
@@ -425,56 +427,28 @@ client_class!(PresenceClient, false, {
 pub struct AsyncPresenceClient {}
 
 client_class!(AsyncPresenceClient, true, {
-    fn __aenter__(slf: Bound<'_, Self>) -> Ready {
-        Ready::new(slf.into_any().unbind())
+    fn __aenter__(slf: Bound<'_, Self>) -> Done {
+        Done::new(slf.into_any().unbind())
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __aexit__(slf: &Bound<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<Ready> {
+    fn __aexit__(slf: &Bound<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<Done> {
         slf.as_super().get().close();
-        Ok(Ready::new(false.into_py_any(slf.py())?))
+        Ok(Done::new(false.into_py_any(slf.py())?))
     }
 
-    /// Closes the client at once; the awaitable it returns is already done, so both
+    /// Closes the client at once; the coroutine it returns is already done, so both
     /// `await aclient.close()` and a plain `aclient.close()` work.
-    fn close(slf: &Bound<'_, Self>) -> Ready {
+    fn close(slf: &Bound<'_, Self>) -> Done {
         slf.as_super().get().close();
-        Ready::new(slf.py().None())
+        Done::new(slf.py().None())
     }
 
     /// The same as `close()`, under httpx's name.
-    fn aclose(slf: &Bound<'_, Self>) -> Ready {
+    fn aclose(slf: &Bound<'_, Self>) -> Done {
         Self::close(slf)
     }
 });
-
-/// An awaitable that is already done: awaiting it gives `value` at once, with no event loop
-/// involved.
-#[pyclass(module = "wawp_presence._native", frozen)]
-pub struct Ready {
-    value: Py<PyAny>,
-}
-
-impl Ready {
-    fn new(value: Py<PyAny>) -> Self {
-        Ready { value }
-    }
-}
-
-#[pymethods]
-impl Ready {
-    fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Err(pyo3::exceptions::PyStopIteration::new_err((self.value.clone_ref(py),)))
-    }
-}
 
 /// `client.typing(chat_id)`: "typing..." on enter, cleared on exit, even when the body raises.
 #[pyclass(module = "wawp_presence._native", frozen)]
@@ -504,9 +478,11 @@ async fn start_and_keep_typing(
 ) -> Result<(), Error> {
     client.start_typing(&chat).await?;
     let Some(every) = refresh else { return Ok(()) };
-    let task = tokio::spawn(async move { client.keep_typing(&chat, every).await });
+    // Background work: it goes on between calls, driven by the runtime's driver thread.
+    let Ok(io) = runtime() else { return Ok(()) };
+    let task = io.spawn(async move { client.keep_typing(&chat, every).await });
     if let Ok(mut slot) = refresher.lock() {
-        if let Some(previous) = slot.replace(task.abort_handle()) {
+        if let Some(previous) = slot.replace(task) {
             previous.abort();
         }
     }
@@ -574,37 +550,40 @@ impl Typing {
         }
     }
 
-    fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+    fn __aenter__(slf: &Bound<'_, Self>) -> PyResult<Call> {
         let me = slf.get();
         me.check_mode(true)?;
         let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
         let refresh = me.refresh;
-        awaitable(slf.py(), async move {
-            start_and_keep_typing(client, chat, refresh, refresher).await.map(|()| Nothing).map_err(error_from_runtime)
-        })
+        Ok(Call::new(
+            "typing.__aenter__",
+            outcome_of(async move { start_and_keep_typing(client, chat, refresh, refresher).await.map(|()| Nothing) }),
+        ))
     }
 
     #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
-    fn __aexit__<'py>(
-        slf: &Bound<'py, Self>,
-        _exc_type: Option<&Bound<'py, PyAny>>,
-        exc_value: Option<&Bound<'py, PyAny>>,
-        _traceback: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn __aexit__(
+        slf: &Bound<'_, Self>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        exc_value: Option<&Bound<'_, PyAny>>,
+        _traceback: Option<&Bound<'_, PyAny>>,
+    ) -> Call {
         let me = slf.get();
         stop_refresher(&me.refresher);
         let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
         let body_exc: Option<Py<PyAny>> = exc_value.filter(|e| !e.is_none()).map(|e| e.clone().unbind());
-        awaitable(slf.py(), async move {
-            let stopped = client.stop_typing(&chat).await;
-            match (stopped, body_exc) {
-                (Ok(()), _) => Ok(false),
-                (Err(e), Some(body_exc)) => {
-                    with_python(|py| note_failed_stop(py, body_exc.bind(py), &chat, e).map(|_| false))
-                        .unwrap_or(Ok(false))
-                }
-                (Err(e), None) => Err(error_from_runtime(e)),
-            }
+        Call::new("typing.__aexit__", async move {
+            // The note goes on the body's exception on the loop's thread, where results become
+            // Python; the runtime thread only carries the failure there.
+            let convert: Convert = match (client.stop_typing(&chat).await, body_exc) {
+                (Ok(()), _) => Box::new(|py| false.into_py_any(py)),
+                (Err(e), Some(body_exc)) => Box::new(move |py| {
+                    note_failed_stop(py, body_exc.bind(py), &chat, e)?;
+                    false.into_py_any(py)
+                }),
+                (Err(e), None) => return Err(e),
+            };
+            Ok(convert)
         })
     }
 
@@ -618,6 +597,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PresenceClient>()?;
     m.add_class::<AsyncPresenceClient>()?;
     m.add_class::<Typing>()?;
-    m.add_class::<Ready>()?;
     Ok(())
 }

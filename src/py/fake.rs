@@ -7,9 +7,24 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::args::{int_in, seconds, Text};
 use super::models::extract_last_seen;
-use super::runtime::runtime;
+use super::runtime::PerProcess;
 use crate::core::chat_id;
 use crate::fake::{Backend, FakeConfig, FakeServer, Fault, DEFAULT_REQUEST_LOG};
+
+/// Fake servers run on a runtime of their own: they must answer whoever asks (another process,
+/// urllib), not only while a client call drives the client's runtime.
+static FAKE_RUNTIME: PerProcess<tokio::runtime::Runtime> = PerProcess::new();
+
+fn fake_runtime() -> PyResult<&'static tokio::runtime::Runtime> {
+    FAKE_RUNTIME.get_or_build(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("wawp-presence-fake")
+            .build()
+            .map_err(|e| PyOSError::new_err(format!("cannot start the fake server's runtime: {e}")))
+    })
+}
 
 #[pyclass(module = "wawp_presence.testing", name = "FakeServer", frozen)]
 pub struct PyFakeServer {
@@ -73,7 +88,7 @@ impl PyFakeServer {
             engine: engine.0,
             request_log: usize::try_from(request_log).unwrap_or(DEFAULT_REQUEST_LOG),
         };
-        let server = FakeServer::start_on(config, runtime()?.handle())
+        let server = FakeServer::start_on(config, fake_runtime()?.handle())
             .map_err(|e| PyOSError::new_err(format!("the fake server could not start: {e}")))?;
         Ok(PyFakeServer { server })
     }

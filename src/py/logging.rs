@@ -1,40 +1,52 @@
 //! Forwards the core's `log` records to Python's `logging` (logger `wawp_presence`).
 //!
-//! Why not pyo3-log: it either caches levels (so `logger.setLevel(DEBUG)` after import goes
-//! unseen) or asks Python on every check, which means taking the GIL from the I/O threads on
-//! every request. Here the level is read from Python at the start of each client call, when the
-//! GIL is held anyway, and kept in an atomic; the GIL is taken only to emit a record.
+//! Records are made on the I/O threads, which never take the GIL (a Python thread holding it
+//! for seconds would stall every request in flight). They wait in a bounded queue until a Python
+//! thread empties it: a blocking call when it returns, the asyncio bridge when it delivers
+//! results. Whether DEBUG is on is read from Python once per call, when the GIL is held anyway,
+//! and kept in an atomic for the I/O threads.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
 const TARGET: &str = "wawp_presence";
+/// Records kept while no Python thread empties the queue; beyond it the oldest are dropped and
+/// counted, so a flood cannot grow memory.
+const QUEUE_BOUND: usize = 10_000;
+const PY_DEBUG: u8 = 10;
 
-/// The most verbose level the Python logger accepts, as a `LevelFilter` number (0 = off).
-static THRESHOLD: AtomicUsize = AtomicUsize::new(0);
+static DEBUG_ON: AtomicBool = AtomicBool::new(false);
+static DROPPED: AtomicUsize = AtomicUsize::new(0);
+/// Set while the queue holds anything, so emptying an empty queue takes no lock.
+static PENDING: AtomicBool = AtomicBool::new(false);
+static QUEUE: Mutex<VecDeque<(u8, String)>> = Mutex::new(VecDeque::new());
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 struct PythonLogger;
 
 impl Log for PythonLogger {
     fn enabled(&self, meta: &Metadata<'_>) -> bool {
-        meta.target().starts_with(TARGET) && (meta.level() as usize) <= THRESHOLD.load(Ordering::Relaxed)
+        // DEBUG only when Python's logger wants it; WARNING and above always (Python filters).
+        meta.target().starts_with(TARGET) && (meta.level() <= Level::Warn || DEBUG_ON.load(Ordering::Relaxed))
     }
 
     fn log(&self, record: &Record<'_>) {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let level = python_level(record.level());
-        let message = record.args().to_string();
-        // Records emitted while the interpreter shuts down are dropped, not a crash.
-        let _ = super::runtime::with_python(|py| -> PyResult<()> {
-            logger(py)?.call_method1("log", (level, message))?;
-            Ok(())
-        });
+        let entry = (python_level(record.level()), record.args().to_string());
+        let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+        if queue.len() >= QUEUE_BOUND {
+            queue.pop_front();
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+        queue.push_back(entry);
+        PENDING.store(true, Ordering::Release);
     }
 
     fn flush(&self) {}
@@ -51,7 +63,7 @@ fn python_level(level: Level) -> u8 {
         Level::Error => 40,
         Level::Warn => 30,
         Level::Info => 20,
-        Level::Debug | Level::Trace => 10,
+        Level::Debug | Level::Trace => PY_DEBUG,
     }
 }
 
@@ -63,13 +75,29 @@ pub fn install() {
     }
 }
 
-/// Reads the Python logger's level (and `logging.disable`) into the threshold.
+/// Reads whether the Python logger takes DEBUG records (one question per call).
 pub fn refresh(py: Python<'_>) {
-    let filter = logger(py).ok().and_then(|l| {
-        [(10, LevelFilter::Debug), (20, LevelFilter::Info), (30, LevelFilter::Warn), (40, LevelFilter::Error)]
-            .into_iter()
-            .find(|(n, _)| l.call_method1("isEnabledFor", (*n,)).and_then(|r| r.is_truthy()).unwrap_or(false))
-            .map(|(_, f)| f)
-    });
-    THRESHOLD.store(filter.unwrap_or(LevelFilter::Off) as usize, Ordering::Relaxed);
+    let on = logger(py)
+        .and_then(|l| l.call_method1(pyo3::intern!(py, "isEnabledFor"), (PY_DEBUG,)))
+        .and_then(|r| r.is_truthy())
+        .unwrap_or(false);
+    DEBUG_ON.store(on, Ordering::Relaxed);
+}
+
+/// Hands every queued record to Python's logger, in order. A logging error is Python's to
+/// report (its handlers print it); it never fails the call that got here.
+pub fn emit_pending(py: Python<'_>) {
+    if !PENDING.swap(false, Ordering::Acquire) {
+        return;
+    }
+    let records: Vec<(u8, String)> = QUEUE.lock().unwrap_or_else(PoisonError::into_inner).drain(..).collect();
+    let Ok(logger) = logger(py) else { return };
+    let dropped = DROPPED.swap(0, Ordering::Relaxed);
+    if dropped > 0 {
+        let note = format!("{dropped} log records were dropped while no Python thread took them");
+        let _ = logger.call_method1(pyo3::intern!(py, "log"), (30u8, note));
+    }
+    for (level, message) in records {
+        let _ = logger.call_method1(pyo3::intern!(py, "log"), (level, message));
+    }
 }

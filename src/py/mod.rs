@@ -1,6 +1,7 @@
 //! pyo3 bindings: translation between Python and the core, nothing more.
 
 pub mod args;
+pub mod bridge;
 pub mod client;
 pub mod errors;
 pub mod fake;
@@ -19,7 +20,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     fake::register(m)?;
     watch::register(m)?;
     webhook::register(m)?;
-    m.add_function(pyo3::wrap_pyfunction!(runtime::_at_exit, m)?)?;
+    bridge::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,72 +1,193 @@
-//! The one tokio runtime shared by every client and fake server in the process, how a blocking
-//! call waits on it, and how an async call becomes an asyncio awaitable.
+//! The I/O runtime, and how Python threads wait on it.
 //!
-//! The runtime belongs to a process: after `os.fork()` the child has none of the parent's
-//! threads, so the first use in the child builds a fresh runtime (the parent's is forgotten, as
-//! it cannot be shut down from there). pyo3-async-runtimes pins a single runtime for the life of
-//! the process, so its asyncio bridge is driven through its generic traits, implemented here over
-//! this fork-aware runtime.
+//! One current-thread tokio runtime per process does all client I/O. A blocking call drives it
+//! on the calling thread (`Runtime::block_on` with the GIL released), so a request's I/O and its
+//! wake-ups stay on one thread: the shape that costs least per call. Work that must go on while
+//! no call waits (asyncio calls, typing refreshes) is started with `spawn`, and a driver thread
+//! drives the runtime for as long as any such task lives; when none does, it lets go and
+//! blocking calls drive again. tokio lets several threads call `block_on` on one current-thread
+//! runtime: one owns the I/O driver and wakes the others.
+//!
+//! No runtime thread ever takes the GIL: results reach asyncio through a socket the event loop
+//! watches (`bridge`), log records through a queue that Python threads empty (`logging`). A
+//! Python thread holding the GIL for seconds cannot stall a request, and nothing needs stopping
+//! at interpreter exit.
+//!
+//! After `os.fork()` the child has none of the parent's threads: the first use in the child
+//! builds a fresh runtime (the parent's is leaked, as it cannot be shut down from there).
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Condvar, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3_async_runtimes::generic::{ContextExt, Runtime as BridgeRuntime};
-use pyo3_async_runtimes::TaskLocals;
 use tokio::runtime::{Builder, Runtime};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
 
-/// How long a blocking call sleeps before it looks for a pending signal (Ctrl-C).
+/// How long a blocking call waits before it looks for a pending signal (Ctrl-C).
 const SIGNAL_CHECK_SLICE: Duration = Duration::from_millis(50);
+/// Scheduler rounds run after the last background task ends or a blocking call is abandoned:
+/// enough for connection tasks woken by a cancellation to close their sockets.
+const SETTLE_ROUNDS: usize = 4;
 
-struct ProcessRuntime {
-    pid: u32,
+/// A value built once per process: after a fork, the child builds its own.
+pub struct PerProcess<T: 'static> {
+    current: AtomicPtr<(u32, T)>,
+}
+
+impl<T: 'static> PerProcess<T> {
+    pub const fn new() -> Self {
+        PerProcess { current: AtomicPtr::new(std::ptr::null_mut()) }
+    }
+
+    /// This process's value, built by `build` on first use (by one thread; a loser of the race
+    /// drops its own). Values are leaked, never freed: a parent's cannot be torn down in a child.
+    pub fn get_or_build<E>(&self, build: impl FnOnce() -> Result<T, E>) -> Result<&'static T, E> {
+        let pid = std::process::id();
+        let seen = self.current.load(Ordering::Acquire);
+        // SAFETY: every pointer stored here comes from Box::into_raw and is never freed.
+        if let Some((owner, value)) = unsafe { seen.as_ref() } {
+            if *owner == pid {
+                return Ok(value);
+            }
+        }
+        let fresh = Box::into_raw(Box::new((pid, build()?)));
+        match self.current.compare_exchange(seen, fresh, Ordering::AcqRel, Ordering::Acquire) {
+            // SAFETY: `fresh` was just published and is never freed.
+            Ok(_) => Ok(unsafe { &(*fresh).1 }),
+            Err(winner) => {
+                // SAFETY: `fresh` was never published, so this is its only owner.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: published pointers are never freed.
+                Ok(unsafe { &(*winner).1 })
+            }
+        }
+    }
+}
+
+pub struct IoRuntime {
     runtime: Runtime,
+    /// Tasks started with `spawn` that have not ended.
+    background: Mutex<usize>,
+    /// Wakes the driver thread when background work appears.
+    work: Condvar,
+    /// Tells the driving `block_on` that the background count reached zero.
+    idle: Notify,
+    driver: Once,
 }
 
-/// The current process's runtime; replaced (never freed) when a fork is noticed.
-static CURRENT: AtomicPtr<ProcessRuntime> = AtomicPtr::new(std::ptr::null_mut());
+static IO: PerProcess<IoRuntime> = PerProcess::new();
 
-pub fn runtime() -> PyResult<&'static Runtime> {
-    let pid = std::process::id();
-    let seen = CURRENT.load(Ordering::Acquire);
-    // SAFETY: every pointer stored in CURRENT comes from Box::leak and is never freed.
-    if let Some(current) = unsafe { seen.as_ref() } {
-        if current.pid == pid {
-            return Ok(&current.runtime);
-        }
+pub fn runtime() -> PyResult<&'static IoRuntime> {
+    IO.get_or_build(|| {
+        let runtime = Builder::new_current_thread()
+            .enable_all()
+            .thread_name("wawp-presence-blocking")
+            .build()
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
+        Ok(IoRuntime {
+            runtime,
+            background: Mutex::new(0),
+            work: Condvar::new(),
+            idle: Notify::new(),
+            driver: Once::new(),
+        })
+    })
+}
+
+impl IoRuntime {
+    fn count(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.background.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    let runtime = Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("wawp-presence")
-        .build()
-        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
-    let fresh = Box::into_raw(Box::new(ProcessRuntime { pid, runtime }));
-    match CURRENT.compare_exchange(seen, fresh, Ordering::AcqRel, Ordering::Acquire) {
-        // SAFETY: `fresh` was just leaked into CURRENT and is never freed.
-        Ok(_) => Ok(unsafe { &(*fresh).runtime }),
-        Err(winner) => {
-            // Another thread installed one first: use it and shut ours down (it ran nothing).
-            // SAFETY: `fresh` was never published, so this is its only owner.
-            let ours = unsafe { Box::from_raw(fresh) };
-            ours.runtime.shutdown_background();
-            // SAFETY: as above, published pointers are never freed.
-            Ok(unsafe { &(*winner).runtime })
+
+    /// Starts `fut` as background work: it runs whether or not a blocking call is waiting, and
+    /// aborting the returned handle drops it (closing any connection it had open).
+    pub fn spawn<F>(&'static self, fut: F) -> AbortHandle
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let alive = Background::begin(self);
+        self.runtime
+            .spawn(async move {
+                let _alive = alive;
+                fut.await;
+            })
+            .abort_handle()
+    }
+
+    fn start_driver(&'static self) {
+        let started = std::thread::Builder::new().name("wawp-presence-io".into()).spawn(move || loop {
+            {
+                let mut count = self.count();
+                while *count == 0 {
+                    count = self.work.wait(count).unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+            self.runtime.block_on(async {
+                self.until_idle().await;
+                settle().await;
+            });
+        });
+        // Without a driver thread, background work still runs whenever a blocking call drives;
+        // there is nothing better to do with the error.
+        drop(started);
+    }
+
+    async fn until_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if *self.count() == 0 {
+                return;
+            }
+            notified.await;
         }
     }
 }
 
-/// Runs `fut` on the shared runtime and waits for it with the GIL released. A pending signal
-/// (KeyboardInterrupt) aborts the task and is raised; a task that dies without an answer is a
-/// `RuntimeError`, never a crash.
-pub fn block_on<F, T>(py: Python<'_>, fut: F) -> PyResult<T>
+/// Counts one background task for as long as it lives.
+struct Background(&'static IoRuntime);
+
+impl Background {
+    fn begin(rt: &'static IoRuntime) -> Background {
+        rt.driver.call_once(|| rt.start_driver());
+        *rt.count() += 1;
+        rt.work.notify_one();
+        Background(rt)
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let mut count = self.0.count();
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// Lets tasks that a cancellation woke (a connection closing its socket) run.
+async fn settle() {
+    for _ in 0..SETTLE_ROUNDS {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Runs `fut` to completion with the GIL released. It is polled on the calling thread first;
+/// a call still running after `SIGNAL_CHECK_SLICE` goes on as background work (so that it
+/// progresses while this thread takes the GIL back, which another thread may hold for seconds)
+/// and this thread looks for a pending signal between slices: KeyboardInterrupt aborts the call,
+/// closing its connection, and is raised. Log records the call produced are handed to Python
+/// after.
+pub fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
 where
-    F: Future<Output = T> + Send + 'static,
-    T: Send + 'static,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
 {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(PyRuntimeError::new_err(
@@ -75,155 +196,41 @@ where
     }
     let rt = runtime()?;
     super::logging::refresh(py);
-    let (tx, rx) = mpsc::sync_channel(1);
-    let task = rt.spawn(async move {
-        let _ = tx.send(fut.await);
+    let mut fut = Box::pin(fut);
+    let first = py.detach(|| {
+        let first = rt.runtime.block_on(async {
+            // A connection idle in the pool may have been closed by the server while nobody drove
+            // the runtime: let its task see that before the request picks a connection.
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            tokio::time::timeout(SIGNAL_CHECK_SLICE, fut.as_mut()).await
+        });
+        // Still running: hand it over before taking the GIL back, which may take seconds.
+        first.map_err(|_| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let task = rt.spawn(async move {
+                let _ = tx.send(fut.await);
+            });
+            (task, rx)
+        })
     });
-    let mut rx = rx;
-    loop {
-        // The receiver moves into the GIL-free closure and back (it is Send, not Sync).
-        let (received, back) = py.detach(move || (rx.recv_timeout(SIGNAL_CHECK_SLICE), rx));
-        rx = back;
-        match received {
-            Ok(value) => return Ok(value),
-            Err(RecvTimeoutError::Timeout) => {
-                if let Err(signal) = py.check_signals() {
-                    task.abort();
-                    return Err(signal);
-                }
+    let outcome = match first {
+        Ok(value) => Ok(value),
+        Err((task, mut rx)) => loop {
+            if let Err(signal) = py.check_signals() {
+                task.abort();
+                break Err(signal);
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(PyRuntimeError::new_err("the call ended without an answer (its task stopped)"));
-            }
-        }
-    }
-}
-
-/// Turns `fut` into an asyncio awaitable running on the shared runtime. Cancelling the awaitable
-/// drops the future, which aborts its HTTP request.
-pub fn awaitable<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
-where
-    F: Future<Output = PyResult<T>> + Send + 'static,
-    T: for<'a> IntoPyObject<'a> + Send + 'static,
-{
-    runtime()?;
-    super::logging::refresh(py);
-    pyo3_async_runtimes::generic::future_into_py::<SharedRuntime, F, T>(py, fut)
-}
-
-/// Work on runtime threads that may touch Python and has not finished: completing an awaitable,
-/// building an exception, emitting a log record.
-static TOUCHING_PYTHON: AtomicUsize = AtomicUsize::new(0);
-/// Set when the interpreter is about to shut down; from then on, runtime threads leave Python
-/// alone. A thread inside Python while the interpreter finalizes crashes the process.
-static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
-
-/// Counts one piece of Python-touching work for as long as it lives.
-struct Touching;
-
-impl Touching {
-    /// None once shutdown has begun. The count goes up before the flag is read (both SeqCst),
-    /// so `at_exit` either sees this work and waits for it, or this work sees the flag.
-    fn begin() -> Option<Touching> {
-        TOUCHING_PYTHON.fetch_add(1, Ordering::SeqCst);
-        let guard = Touching;
-        (!SHUTTING_DOWN.load(Ordering::SeqCst)).then_some(guard)
-    }
-}
-
-impl Drop for Touching {
-    fn drop(&mut self) {
-        TOUCHING_PYTHON.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Runs `f` attached to Python from a runtime thread, unless the interpreter is shutting down.
-pub fn with_python<R>(f: impl FnOnce(Python<'_>) -> R) -> Option<R> {
-    let _guard = Touching::begin()?;
-    Python::try_attach(f)
-}
-
-/// Builds a Python exception on a runtime thread; during shutdown, a plain RuntimeError (which
-/// needs no interpreter to create).
-pub fn error_from_runtime(e: crate::core::error::Error) -> PyErr {
-    let text = e.to_string();
-    with_python(|py| super::errors::to_pyerr(py, e)).unwrap_or_else(|| PyRuntimeError::new_err(text))
-}
-
-/// Registered with `atexit`: stops runtime threads from entering Python and waits (with the GIL
-/// released, at most `timeout` seconds) for those already in to finish.
-#[pyfunction]
-#[pyo3(signature = (timeout=2.0))]
-pub fn _at_exit(py: Python<'_>, timeout: f64) {
-    SHUTTING_DOWN.store(true, Ordering::SeqCst);
-    let deadline = std::time::Instant::now() + Duration::try_from_secs_f64(timeout).unwrap_or(Duration::from_secs(2));
-    py.detach(|| {
-        while TOUCHING_PYTHON.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    });
-}
-
-/// pyo3-async-runtimes' view of the shared runtime.
-struct SharedRuntime;
-
-tokio::task_local! {
-    static TASK_LOCALS: OnceLock<TaskLocals>;
-}
-
-/// Only reached after `awaitable` has made sure a runtime exists for this process; if building
-/// one failed in between, the task is dropped and its awaitable never completes, which
-/// `runtime()` already reported as an exception at the call.
-fn spawn_handle() -> Option<&'static Runtime> {
-    runtime().ok()
-}
-
-impl BridgeRuntime for SharedRuntime {
-    type JoinError = tokio::task::JoinError;
-    type JoinHandle = Pin<Box<dyn Future<Output = Result<(), tokio::task::JoinError>> + Send>>;
-
-    fn spawn<F>(fut: F) -> Self::JoinHandle
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        match spawn_handle() {
-            Some(rt) => Box::pin(rt.spawn(fut)),
-            None => Box::pin(async { Ok(()) }),
-        }
-    }
-
-    /// The bridge completes awaitables from here, attached to Python: counted, and skipped
-    /// once shutdown has begun (the awaitable's loop is gone by then anyway).
-    fn spawn_blocking<F>(f: F) -> Self::JoinHandle
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        let Some(guard) = Touching::begin() else {
-            return Box::pin(async { Ok(()) });
-        };
-        match spawn_handle() {
-            Some(rt) => Box::pin(rt.spawn_blocking(move || {
-                let _guard = guard;
-                if !SHUTTING_DOWN.load(Ordering::SeqCst) {
-                    f();
+            // (The timer is made inside the runtime: outside, tokio has no clock to give it.)
+            match py.detach(|| rt.runtime.block_on(async { tokio::time::timeout(SIGNAL_CHECK_SLICE, &mut rx).await })) {
+                Ok(Ok(value)) => break Ok(value),
+                Ok(Err(_)) => {
+                    break Err(PyRuntimeError::new_err("the call ended without an answer (its task stopped)"))
                 }
-            })),
-            None => Box::pin(async { Ok(()) }),
-        }
-    }
-}
-
-impl ContextExt for SharedRuntime {
-    fn scope<F, R>(locals: TaskLocals, fut: F) -> Pin<Box<dyn Future<Output = R> + Send>>
-    where
-        F: Future<Output = R> + Send + 'static,
-    {
-        let cell = OnceLock::new();
-        let _ = cell.set(locals);
-        Box::pin(TASK_LOCALS.scope(cell, fut))
-    }
-
-    fn get_task_locals() -> Option<TaskLocals> {
-        TASK_LOCALS.try_with(|c| c.get().cloned()).ok().flatten()
-    }
+                Err(_) => {}
+            }
+        },
+    };
+    super::logging::emit_pending(py);
+    outcome
 }

@@ -9,9 +9,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use super::args::Text;
+use super::bridge::{outcome_of, Call};
 use super::errors::IntoPyResult;
 use super::models::{extract_last_seen, extract_state, state_object};
-use super::runtime::{awaitable, block_on, error_from_runtime};
+use super::runtime::block_on;
 use crate::core::watch::{PresenceChange, Watcher};
 
 #[pyclass(module = "wawp_presence", name = "PresenceChange", frozen, eq, hash)]
@@ -156,9 +157,10 @@ impl Watch {
         Ok(slf)
     }
 
-    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let next = self.next_change();
-        awaitable(py, async move { next.await.map_err(error_from_runtime) })
+    /// A coroutine that waits for the next change; dropping or cancelling it stops the polling
+    /// it started (the watcher itself can be asked again).
+    fn __anext__(&self) -> Call {
+        Call::new("watch.__anext__", outcome_of(self.next_change()))
     }
 }
 
