@@ -6,11 +6,8 @@
 ...     chat.is_online, chat.last_seen
 """
 
-from __future__ import annotations
-
 from . import _errors
 from ._errors import *  # noqa: F403 - the exception classes, listed in _errors.__all__
-from ._state import PresenceState
 from ._native import (
     AsyncPresenceClient,
     ChatPresence,
@@ -22,6 +19,18 @@ from ._native import (
     parse_event,
     verify_signature,
 )
+
+
+def __getattr__(name: str) -> object:
+    # PresenceState is an enum, and `enum` (with what it imports) costs more than the rest of the
+    # package together: it is loaded when first asked for.
+    if name == "PresenceState":
+        from ._state import PresenceState
+
+        globals()[name] = PresenceState
+        return PresenceState
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "PresenceClient",

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+# `typing` is only for the type checker: importing it costs more than the rest of the package.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _rebuild(cls: type, message: str, state: dict[str, Any]) -> WawpError:

@@ -211,7 +211,8 @@ struct Answer {
     status: u16,
     body: bytes::Bytes,
     method: Method,
-    url: String,
+    /// As sent, credentials included: redacted only when an error or a log line shows it.
+    url: url::Url,
 }
 
 /// A connection pool and the process it belongs to: connections made before a fork are tied
@@ -242,7 +243,10 @@ impl Pool {
 
 pub struct Client {
     config: ClientConfig,
-    base: String,
+    /// `base_url`, parsed once: a request's URL is a copy with its path (and query) set.
+    base: url::Url,
+    /// The `X-Api-Key` header, built once.
+    api_key_header: Option<http::HeaderValue>,
     /// The path part of `base`, which every request path starts with.
     base_path: String,
     session_segment: String,
@@ -264,9 +268,19 @@ impl Client {
                 .allow_burst(NonZeroU32::MIN);
             RateLimiter::direct(quota)
         });
+        let api_key_header = match (config.backend.spec().auth, &config.api_key) {
+            (Auth::ApiKeyHeader, Some(key)) => {
+                let mut value = http::HeaderValue::from_str(key.expose())
+                    .map_err(|_| Error::invalid_argument("api_key is not a valid header value"))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            _ => None,
+        };
         Ok(Client {
-            base: url.as_str().trim_end_matches('/').to_owned(),
             base_path: url.path().trim_end_matches('/').to_owned(),
+            base: url,
+            api_key_header,
             session_segment: chat_id::encode_path_segment(config.session.trim()),
             redactor: Redactor::new([config.access_token.as_ref(), config.api_key.as_ref()]),
             pool: ArcSwapOption::from_pointee(pool),
@@ -460,8 +474,8 @@ impl Client {
         let route = spec.route(call.op);
         let chat_segment = call.chat.as_deref().map(chat_id::encode_path_segment);
         let path = routes::fill_path(route, &self.session_segment, chat_segment.as_deref());
-        let mut url = url::Url::parse(&format!("{}{}", self.base, path))
-            .map_err(|e| Error::protocol(format!("cannot build the request URL: {e}")))?;
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}{}", self.base_path, path));
         // The URL parser resolves dot segments, encoded ones too: a request must go to exactly
         // the route that was filled in, or not at all.
         if url.path().strip_prefix(self.base_path.as_str()) != Some(path.as_str()) {
@@ -483,7 +497,8 @@ impl Client {
         if url.query() == Some("") {
             url.set_query(None);
         }
-        let shown_url = self.redactor.redact_url(url.as_str());
+        // What errors and log lines show, made only when one does.
+        let shown = Shown(&self.redactor, &url);
         let body = call.body.as_ref().map(|b| b.to_string());
 
         let mut backoff = ExponentialBuilder::new()
@@ -513,10 +528,10 @@ impl Client {
             let took = started.elapsed().as_millis();
             let err = match outcome {
                 Ok((status, bytes)) => {
-                    log::debug!(target: "wawp_presence", "{method} {shown_url} -> {status} in {took} ms");
-                    return Ok(Answer { status, body: bytes, method: route.method, url: shown_url });
+                    log::debug!(target: "wawp_presence", "{method} {shown} -> {status} in {took} ms");
+                    return Ok(Answer { status, body: bytes, method: route.method, url });
                 }
-                Err(e) => self.redactor.scrub(e.with_request(method, &shown_url)),
+                Err(e) => self.redactor.scrub(e.with_request(method, &shown.to_string())),
             };
             let what = err.status.map_or_else(|| err.message.clone(), |s| s.to_string());
             if err.kind.is_retryable() {
@@ -524,14 +539,14 @@ impl Client {
                     let pause = retry_pause(err.retry_after, delay);
                     log::debug!(
                         target: "wawp_presence",
-                        "{method} {shown_url} -> {what} in {took} ms; retrying in {:.2} s (attempt {attempts} of {tries})",
+                        "{method} {shown} -> {what} in {took} ms; retrying in {:.2} s (attempt {attempts} of {tries})",
                         pause.as_secs_f64()
                     );
                     tokio::time::sleep(pause).await;
                     continue;
                 }
             }
-            log::debug!(target: "wawp_presence", "{method} {shown_url} -> {what} in {took} ms; giving up after {attempts} attempt(s)");
+            log::debug!(target: "wawp_presence", "{method} {shown} -> {what} in {took} ms; giving up after {attempts} attempt(s)");
             return Err(Error { attempts, ..err });
         }
     }
@@ -551,11 +566,8 @@ impl Client {
                 Method::Get => http.get(url.clone()),
                 Method::Post => http.post(url.clone()),
             };
-            if let (Auth::ApiKeyHeader, Some(key)) = (self.config.backend.spec().auth, &self.config.api_key) {
-                let mut value = http::HeaderValue::from_str(key.expose())
-                    .map_err(|_| Error::invalid_argument("api_key is not a valid header value"))?;
-                value.set_sensitive(true);
-                req = req.header("X-Api-Key", value);
+            if let Some(value) = &self.api_key_header {
+                req = req.header("X-Api-Key", value.clone());
             }
             req = req.header(http::header::ACCEPT, "application/json");
             if let Some(body) = body {
@@ -656,7 +668,7 @@ impl Client {
     }
 
     fn on_request(&self, e: Error, answer: &Answer) -> Error {
-        let mut e = e.with_request(answer.method.as_str(), &answer.url);
+        let mut e = e.with_request(answer.method.as_str(), &self.redactor.redact_url(answer.url.as_str()));
         e.attempts = e.attempts.max(1);
         self.redactor.scrub(e)
     }
@@ -706,6 +718,15 @@ fn proxy_for(base_url: &str) -> Option<String> {
             Some(shown.replacen(&format!("{scheme}://"), &format!("{scheme}://***@"), 1))
         }
         _ => Some(shown),
+    }
+}
+
+/// A request URL as errors and log lines show it: redacted when formatted, not before.
+struct Shown<'a>(&'a Redactor, &'a url::Url);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.redact_url(self.1.as_str()))
     }
 }
 

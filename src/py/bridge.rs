@@ -401,14 +401,12 @@ impl Port {
     }
 }
 
-/// `collections.abc.Coroutine` learns that `Call` and `Done` are coroutines, so that asyncio's
-/// checks (`iscoroutine`, `create_task`) accept them without looking for their methods.
+/// `Call` and `Done` need no registration as `collections.abc.Coroutine`s: the ABC recognises any
+/// class with `__await__`, `send`, `throw` and `close` (and importing `collections.abc` at start-up
+/// would cost more than the rest of the module).
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Call>()?;
     m.add_class::<Done>()?;
     m.add_class::<Port>()?;
-    let coroutine = m.py().import("collections.abc")?.getattr("Coroutine")?;
-    coroutine.call_method1("register", (m.py().get_type::<Call>(),))?;
-    coroutine.call_method1("register", (m.py().get_type::<Done>(),))?;
     Ok(())
 }
