@@ -18,8 +18,8 @@ const ID_DIGITS: std::ops::RangeInclusive<usize> = 5..=32;
 pub fn normalize(input: &str) -> Result<String> {
     let s = input.trim();
     match s.rsplit_once('@') {
-        Some((local, domain)) => {
-            let domain = domain.to_ascii_lowercase();
+        Some((local, domain_as_given)) => {
+            let domain = domain_as_given.to_ascii_lowercase();
             let ok = match domain.as_str() {
                 "c.us" | "lid" | "newsletter" => is_digits(local, &ID_DIGITS),
                 // Another engine's notation for a contact; may carry a `:device` suffix.
@@ -47,7 +47,8 @@ pub fn normalize(input: &str) -> Result<String> {
                 _ => false,
             };
             if ok {
-                Ok(format!("{local}@{domain}"))
+                // Most ids arrive canonical already: one copy, not a rebuilt string.
+                Ok(if domain_as_given == domain { s.to_owned() } else { format!("{local}@{domain}") })
             } else {
                 Err(invalid(input))
             }

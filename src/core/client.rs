@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::chat_id;
 use super::error::{Error, ErrorKind, Result};
+use super::fast_parse;
 use super::model::{self, unwrap_data, ChatPresence, PresenceState};
 use super::routes::{self, Auth, Backend, Method, Operation, TypingStyle};
 use super::secret::{Redactor, Secret};
@@ -336,8 +337,13 @@ impl Client {
         let mut pause = WAIT_POLL_FIRST;
         loop {
             let answer = self.send(Call { chat: Some(id.to_owned()), ..Call::new(Operation::GetChat) }).await?;
-            let json = self.read_json(&answer, &["id", "chatId", "presences"])?;
-            let chat = model::chat_from_value(unwrap_data(&json), Some(id)).map_err(|e| self.protocol(e, &answer))?;
+            let chat = match fast_parse::chat(&answer.body) {
+                Some(chat) => chat,
+                None => {
+                    let json = self.read_json(&answer, &["id", "chatId", "presences"])?;
+                    model::chat_from_value(unwrap_data(&json), Some(id)).map_err(|e| self.protocol(e, &answer))?
+                }
+            };
             let left = wait.saturating_sub(started.elapsed());
             if chat.has_data() || left.is_zero() {
                 return Ok(chat);

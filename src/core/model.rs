@@ -52,14 +52,19 @@ impl PresenceState {
 
     /// A server's word, whatever the engine: never fails, unknown words are `Unknown`.
     pub fn from_wire(word: &str) -> Self {
-        match word.trim().to_ascii_lowercase().as_str() {
-            "online" | "available" => PresenceState::Online,
-            "offline" | "unavailable" => PresenceState::Offline,
-            "typing" | "composing" => PresenceState::Typing,
-            "recording" => PresenceState::Recording,
-            "paused" => PresenceState::Paused,
-            _ => PresenceState::Unknown,
-        }
+        // Compared without making a lowercase copy: this runs for every participant read.
+        const WORDS: [(&str, PresenceState); 8] = [
+            ("online", PresenceState::Online),
+            ("available", PresenceState::Online),
+            ("offline", PresenceState::Offline),
+            ("unavailable", PresenceState::Offline),
+            ("typing", PresenceState::Typing),
+            ("composing", PresenceState::Typing),
+            ("recording", PresenceState::Recording),
+            ("paused", PresenceState::Paused),
+        ];
+        let word = word.trim();
+        WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)).map_or(PresenceState::Unknown, |(_, state)| *state)
     }
 
     /// Typing, recording and paused are about one chat and need its id; online and offline are

@@ -52,6 +52,14 @@ fn quoted(text: &str) -> String {
 /// Reads a `presence.update` envelope. The payload is WAHA's `WAHAChatPresences`
 /// (`{"id", "presences": [...]}`) or Wawp's one-participant `{"chatId", "type", "from"}`.
 pub fn parse_event(body: &[u8]) -> Result<PresenceEvent> {
+    match super::fast_parse::event(body) {
+        Some(event) => Ok(event),
+        None => parse_event_tolerantly(body),
+    }
+}
+
+/// `parse_event` for any body: through a JSON tree, every shape and every error.
+pub(crate) fn parse_event_tolerantly(body: &[u8]) -> Result<PresenceEvent> {
     let json: Value =
         serde_json::from_slice(body).map_err(|e| invalid_event(format!("the webhook body is not valid JSON ({e})")))?;
     let envelope = json.as_object().ok_or_else(|| {
