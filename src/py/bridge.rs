@@ -11,33 +11,24 @@
 //! objects and completes the futures. Cancelling the task (or closing or dropping the
 //! coroutine) aborts the core future, which closes its connection.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
-use std::io::{ErrorKind as IoErrorKind, Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 use pyo3::{intern, IntoPyObjectExt};
 use pyo3::{PyTraverseError, PyVisit};
-use tokio::task::AbortHandle;
 
-use super::errors::to_pyerr;
-use super::runtime::runtime;
+use super::port::{Port, PortShared};
 use crate::core::error::Error;
 
 /// Makes the Python value of a result; runs on the loop thread, with the GIL.
 pub type Convert = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 /// What a core future ends with, before it becomes Python.
 pub type Outcome = Result<Convert, Error>;
-type CoreFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+pub type CoreFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 /// Wraps a core future whose value converts to Python.
 pub fn outcome_of<F, T>(fut: F) -> impl Future<Output = Outcome> + Send + 'static
@@ -51,12 +42,12 @@ where
 enum State {
     /// Not sent to yet: nothing has happened.
     Ready(CoreFuture),
-    /// Spawned; `future` is the asyncio future that the loop completes, known to the port by
-    /// `key`. Only the call holds the future strongly (the port keeps a weak reference), so a
-    /// call abandoned with its task is collected, and its request aborted, like any coroutine.
+    /// Handed to the loop's port; `future` is the asyncio future that the port completes, known
+    /// to it by `key`. Only the call holds the future strongly (the port keeps a weak reference),
+    /// so a call abandoned with its task is collected, and its request aborted, like any other
+    /// coroutine.
     Waiting {
         future: Py<PyAny>,
-        task: AbortHandle,
         port: Arc<PortShared>,
         key: u64,
     },
@@ -85,9 +76,8 @@ impl Call {
     /// Aborts what runs for this call, if anything.
     fn abort(&self) {
         let previous = std::mem::replace(&mut *self.lock(), State::Finished);
-        if let State::Waiting { task, port, key, .. } = previous {
-            task.abort();
-            port.forget(key);
+        if let State::Waiting { port, key, .. } = previous {
+            port.cancel(key);
         }
     }
 }
@@ -96,9 +86,8 @@ impl Drop for Call {
     /// A coroutine dropped while its request runs (its task destroyed with a closed loop, say)
     /// takes the request with it.
     fn drop(&mut self) {
-        if let State::Waiting { task, port, key, .. } = &*self.state.get_mut().unwrap_or_else(PoisonError::into_inner) {
-            task.abort();
-            port.forget(*key);
+        if let State::Waiting { port, key, .. } = &*self.state.get_mut().unwrap_or_else(PoisonError::into_inner) {
+            port.cancel(*key);
         }
     }
 }
@@ -124,22 +113,16 @@ impl Call {
                 super::logging::refresh(py);
                 let (event_loop, port) = Port::for_running_loop(py)?;
                 let future = event_loop.call_method0(intern!(py, "create_future"))?;
-                let port = Arc::clone(&port.get().shared);
-                let key = port.expect(&future)?;
-                let shared = Arc::clone(&port);
-                let task = runtime()?.spawn(async move {
-                    let outcome = fut.await;
-                    shared.complete(key, outcome);
-                });
+                let key = Port::submit(&port, &event_loop, &future, fut)?;
                 future.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
-                *state = State::Waiting { future: future.clone().unbind(), task, port, key };
+                *state = State::Waiting { future: future.clone().unbind(), port: Arc::clone(&port.get().shared), key };
                 Ok(future.unbind())
             }
-            State::Waiting { future, task, port, key } => {
+            State::Waiting { future, port, key } => {
                 let done = future.bind(py).call_method0(intern!(py, "done"))?.is_truthy()?;
                 if !done {
                     // Sent to before its future is done: not how asyncio drives a coroutine.
-                    *state = State::Waiting { future: future.clone_ref(py), task, port, key };
+                    *state = State::Waiting { future: future.clone_ref(py), port, key };
                     future.bind(py).setattr(intern!(py, "_asyncio_future_blocking"), true)?;
                     return Ok(future);
                 }
@@ -262,151 +245,12 @@ impl Done {
     }
 }
 
-// ------------------------------------------------------------------------------------------
-// The port: how results reach an event loop.
-
-struct Completion {
-    key: u64,
-    outcome: Outcome,
-}
-
-pub struct PortShared {
-    queue: Mutex<Vec<Completion>>,
-    /// Set when a byte is on its way to the loop; cleared by the loop before it takes the queue.
-    signalled: AtomicBool,
-    writer: UnixStream,
-    /// Weak references to the futures awaiting a result, by key; only the loop thread uses it.
-    waiting: Mutex<HashMap<u64, Py<PyAny>>>,
-    next_key: AtomicU64,
-}
-
-impl PortShared {
-    /// Registers `future` for a result to come; returns its key.
-    fn expect(&self, future: &Bound<'_, PyAny>) -> PyResult<u64> {
-        static REF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        let weak = REF.import(future.py(), "weakref", "ref")?.call1((future,))?;
-        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner).insert(key, weak.unbind());
-        Ok(key)
-    }
-
-    fn forget(&self, key: u64) {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
-    }
-
-    /// From any thread, without the GIL.
-    fn complete(&self, key: u64, outcome: Outcome) {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner).push(Completion { key, outcome });
-        if !self.signalled.swap(true, Ordering::AcqRel) {
-            // A full socket buffer means the loop has a wake-up pending anyway.
-            let _ = (&self.writer).write(&[1]);
-        }
-    }
-}
-
-/// One event loop's end of the completions: registered with `loop.add_reader`.
-#[pyclass(module = "wawp_presence._native", name = "Port", frozen)]
-pub struct Port {
-    shared: Arc<PortShared>,
-    reader: UnixStream,
-}
-
-thread_local! {
-    /// The port of the loop this thread ran last (a weak reference to the loop, and the port).
-    static LAST: RefCell<Option<(Py<PyAny>, Py<Port>)>> = const { RefCell::new(None) };
-}
-
-static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static PORTS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-impl Port {
-    /// The running loop and its port, made and registered on first use.
-    fn for_running_loop(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, Bound<'_, Port>)> {
-        let event_loop = GET_RUNNING_LOOP.import(py, "asyncio", "get_running_loop")?.call0()?;
-        let cached = LAST.with_borrow(|last| {
-            last.as_ref().and_then(|(weak, port)| {
-                let alive = weak.bind(py).call0().ok()?;
-                alive.is(&event_loop).then(|| port.clone_ref(py))
-            })
-        });
-        if let Some(port) = cached {
-            return Ok((event_loop, port.into_bound(py)));
-        }
-        // Another loop than last time on this thread: look it up, or make its port.
-        let ports = PORTS
-            .get_or_try_init(py, || py.import("weakref")?.getattr("WeakKeyDictionary")?.call0().map(Bound::unbind))?;
-        let ports = ports.bind(py);
-        let port = match ports.call_method1(intern!(py, "get"), (&event_loop,))? {
-            found if !found.is_none() => found.cast_into::<Port>()?,
-            _ => {
-                let port = Bound::new(py, Port::new()?)?;
-                event_loop
-                    .call_method1(intern!(py, "add_reader"), (port.get().reader.as_raw_fd(), port.getattr("drain")?))?;
-                ports.set_item(&event_loop, &port)?;
-                port
-            }
-        };
-        let weak = py.import("weakref")?.getattr("ref")?.call1((&event_loop,))?;
-        LAST.with_borrow_mut(|last| *last = Some((weak.unbind(), port.clone().unbind())));
-        Ok((event_loop, port))
-    }
-
-    fn new() -> PyResult<Port> {
-        let (reader, writer) = UnixStream::pair()
-            .map_err(|e| PyRuntimeError::new_err(format!("cannot make the asyncio wake-up socket: {e}")))?;
-        for end in [&reader, &writer] {
-            end.set_nonblocking(true)
-                .map_err(|e| PyRuntimeError::new_err(format!("cannot make the asyncio wake-up socket: {e}")))?;
-        }
-        let shared = PortShared {
-            queue: Mutex::new(Vec::new()),
-            signalled: AtomicBool::new(false),
-            writer,
-            waiting: Mutex::new(HashMap::new()),
-            next_key: AtomicU64::new(0),
-        };
-        Ok(Port { shared: Arc::new(shared), reader })
-    }
-}
-
-#[pymethods]
-impl Port {
-    /// The loop's reader callback: completes every future whose result has arrived.
-    fn drain(&self, py: Python<'_>) -> PyResult<()> {
-        let mut buf = [0u8; 256];
-        loop {
-            match (&self.reader).read(&mut buf) {
-                Ok(n) if n == buf.len() => continue,
-                Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
-                _ => break,
-            }
-        }
-        self.shared.signalled.store(false, Ordering::SeqCst);
-        let completions = std::mem::take(&mut *self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner));
-        super::logging::emit_pending(py);
-        for Completion { key, outcome } in completions {
-            let weak = self.shared.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
-            let Some(future) = weak.map(|w| w.bind(py).call0()).transpose()?.filter(|f| !f.is_none()) else {
-                continue; // its coroutine is gone
-            };
-            if future.call_method0(intern!(py, "done"))?.is_truthy()? {
-                continue; // cancelled meanwhile
-            }
-            match outcome.map_err(|e| to_pyerr(py, e)).and_then(|convert| convert(py)) {
-                Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
-                Err(err) => future.call_method1(intern!(py, "set_exception"), (err.into_value(py),))?,
-            };
-        }
-        Ok(())
-    }
-}
-
 /// `Call` and `Done` need no registration as `collections.abc.Coroutine`s: the ABC recognises any
 /// class with `__await__`, `send`, `throw` and `close` (and importing `collections.abc` at start-up
 /// would cost more than the rest of the module).
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Call>()?;
     m.add_class::<Done>()?;
-    m.add_class::<Port>()?;
+    m.add_class::<super::port::Port>()?;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod fake;
 pub mod logging;
 pub mod models;
+pub mod port;
 pub mod runtime;
 pub mod watch;
 pub mod webhook;

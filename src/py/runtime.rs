@@ -99,6 +99,10 @@ pub fn runtime() -> PyResult<&'static IoRuntime> {
 }
 
 impl IoRuntime {
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
     fn count(&self) -> std::sync::MutexGuard<'_, usize> {
         self.background.lock().unwrap_or_else(PoisonError::into_inner)
     }

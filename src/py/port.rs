@@ -1,0 +1,306 @@
+//! An event loop's port: where its calls start and where their results come back.
+//!
+//! A call sent to for the first time is queued here, and the first call of a round asks the loop
+//! (`call_soon`) to start them all once every task that was ready has had its turn, so a
+//! `gather` starts as one batch. A small batch is driven right there on the loop's thread, for
+//! at most `INLINE_BUDGET`: against a fast server it ends without any hand-over between threads.
+//! What is left, or a large batch, runs on the I/O runtime; its results come back through a queue
+//! and a socket the loop watches (`add_reader`), written to once per batch, never with the GIL.
+//! A batch that needed the hand-over turns the inline attempt off for a while, so a slow server
+//! costs the loop at most one budget a second.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::{ErrorKind as IoErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use tokio::task::AbortHandle;
+
+use super::bridge::{CoreFuture, Outcome};
+use super::errors::to_pyerr;
+use super::runtime::runtime;
+
+/// Longest a batch is driven on the loop's own thread before the rest is handed over: a
+/// millisecond, and 50 µs more for each call in it, at most 5 ms.
+const INLINE_BUDGET: Duration = Duration::from_millis(1);
+const INLINE_BUDGET_PER_CALL: Duration = Duration::from_micros(50);
+const INLINE_BUDGET_MAX: Duration = Duration::from_millis(5);
+/// Batches larger than this go to the I/O runtime at once.
+const INLINE_MAX_CALLS: usize = 256;
+/// How long inline attempts stay off after one ran out of budget.
+const INLINE_BACKOFF: Duration = Duration::from_secs(1);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A call by its key, so that what comes back can find its future.
+struct Keyed {
+    key: u64,
+    fut: CoreFuture,
+}
+
+impl Future for Keyed {
+    type Output = (u64, Outcome);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let key = self.key;
+        self.fut.as_mut().poll(cx).map(|outcome| (key, outcome))
+    }
+}
+
+/// A call waiting for its result: a weak reference to its asyncio future, and its task once it
+/// runs on the I/O runtime.
+struct Waiter {
+    future: Py<PyAny>,
+    task: Option<AbortHandle>,
+}
+
+pub struct PortShared {
+    /// Results from the I/O runtime, waiting for the loop.
+    finished: Mutex<Vec<(u64, Outcome)>>,
+    /// Set when a byte is on its way to the loop; cleared by the loop before it takes `finished`.
+    signalled: AtomicBool,
+    writer: UnixStream,
+    /// Calls not started yet, and every call still waiting; used on the loop's thread only.
+    unstarted: Mutex<Vec<Keyed>>,
+    waiting: Mutex<HashMap<u64, Waiter>>,
+    next_key: AtomicU64,
+    /// No inline attempt before this.
+    inline_after: Mutex<Option<Instant>>,
+}
+
+impl PortShared {
+    /// Abandons a call: not started, it is dropped; running, its task is aborted (which closes
+    /// its connection).
+    pub fn cancel(&self, key: u64) {
+        lock(&self.unstarted).retain(|k| k.key != key);
+        if let Some(Waiter { task: Some(task), .. }) = lock(&self.waiting).remove(&key) {
+            task.abort();
+        }
+    }
+
+    /// From a runtime thread, without the GIL.
+    fn finish(&self, key: u64, outcome: Outcome) {
+        lock(&self.finished).push((key, outcome));
+        if !self.signalled.swap(true, Ordering::AcqRel) {
+            // A full socket buffer means the loop has a wake-up pending anyway.
+            let _ = (&self.writer).write(&[1]);
+        }
+    }
+
+    /// Completes the future of `key` with `outcome`, on the loop's thread.
+    fn deliver(&self, py: Python<'_>, key: u64, outcome: Outcome) -> PyResult<()> {
+        let waiter = lock(&self.waiting).remove(&key);
+        let Some(future) = waiter.map(|w| w.future.bind(py).call0()).transpose()?.filter(|f| !f.is_none()) else {
+            return Ok(()); // its coroutine is gone
+        };
+        if future.call_method0(intern!(py, "done"))?.is_truthy()? {
+            return Ok(()); // cancelled meanwhile
+        }
+        match outcome.map_err(|e| to_pyerr(py, e)).and_then(|convert| convert(py)) {
+            Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+            Err(err) => future.call_method1(intern!(py, "set_exception"), (err.into_value(py),))?,
+        };
+        Ok(())
+    }
+
+    fn inline_allowed(&self, calls: usize) -> bool {
+        calls <= INLINE_MAX_CALLS && lock(&self.inline_after).is_none_or(|after| Instant::now() >= after)
+    }
+}
+
+/// One event loop's port.
+#[pyclass(module = "wawp_presence._native", name = "Port", frozen)]
+pub struct Port {
+    pub(super) shared: Arc<PortShared>,
+    reader: UnixStream,
+}
+
+thread_local! {
+    /// The port of the loop this thread ran last (a weak reference to the loop, and the port).
+    static LAST: RefCell<Option<(Py<PyAny>, Py<Port>)>> = const { RefCell::new(None) };
+}
+
+static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static PORTS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static WEAKREF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+impl Port {
+    /// The running loop and its port, made and registered on first use.
+    pub fn for_running_loop(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, Bound<'_, Port>)> {
+        let event_loop = GET_RUNNING_LOOP.import(py, "asyncio", "get_running_loop")?.call0()?;
+        let cached = LAST.with_borrow(|last| {
+            last.as_ref().and_then(|(weak, port)| {
+                let alive = weak.bind(py).call0().ok()?;
+                alive.is(&event_loop).then(|| port.clone_ref(py))
+            })
+        });
+        if let Some(port) = cached {
+            return Ok((event_loop, port.into_bound(py)));
+        }
+        // Another loop than last time on this thread: look it up, or make its port.
+        let ports = PORTS
+            .get_or_try_init(py, || py.import("weakref")?.getattr("WeakKeyDictionary")?.call0().map(Bound::unbind))?;
+        let ports = ports.bind(py);
+        let port = match ports.call_method1(intern!(py, "get"), (&event_loop,))? {
+            found if !found.is_none() => found.cast_into::<Port>()?,
+            _ => {
+                let port = Bound::new(py, Port::new()?)?;
+                event_loop
+                    .call_method1(intern!(py, "add_reader"), (port.get().reader.as_raw_fd(), port.getattr("drain")?))?;
+                ports.set_item(&event_loop, &port)?;
+                port
+            }
+        };
+        let weak = WEAKREF.import(py, "weakref", "ref")?.call1((&event_loop,))?;
+        LAST.with_borrow_mut(|last| *last = Some((weak.unbind(), port.clone().unbind())));
+        Ok((event_loop, port))
+    }
+
+    fn new() -> PyResult<Port> {
+        let broken =
+            |e: std::io::Error| PyRuntimeError::new_err(format!("cannot make the asyncio wake-up socket: {e}"));
+        let (reader, writer) = UnixStream::pair().map_err(broken)?;
+        reader.set_nonblocking(true).map_err(broken)?;
+        writer.set_nonblocking(true).map_err(broken)?;
+        let shared = PortShared {
+            finished: Mutex::new(Vec::new()),
+            signalled: AtomicBool::new(false),
+            writer,
+            unstarted: Mutex::new(Vec::new()),
+            waiting: Mutex::new(HashMap::new()),
+            next_key: AtomicU64::new(0),
+            inline_after: Mutex::new(None),
+        };
+        Ok(Port { shared: Arc::new(shared), reader })
+    }
+
+    /// Queues `fut` to be started with this round's other calls, completing `future`; returns
+    /// the call's key.
+    pub fn submit(
+        port: &Bound<'_, Port>,
+        event_loop: &Bound<'_, PyAny>,
+        future: &Bound<'_, PyAny>,
+        fut: CoreFuture,
+    ) -> PyResult<u64> {
+        let py = port.py();
+        let shared = &port.get().shared;
+        let weak = WEAKREF.import(py, "weakref", "ref")?.call1((future,))?;
+        let key = shared.next_key.fetch_add(1, Ordering::Relaxed);
+        lock(&shared.waiting).insert(key, Waiter { future: weak.unbind(), task: None });
+        let first = {
+            let mut unstarted = lock(&shared.unstarted);
+            unstarted.push(Keyed { key, fut });
+            unstarted.len() == 1
+        };
+        if first {
+            event_loop.call_method1(intern!(py, "call_soon"), (port.getattr(intern!(py, "start"))?,))?;
+        }
+        Ok(key)
+    }
+}
+
+#[pymethods]
+impl Port {
+    /// Starts this round's calls (see the module's comment).
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        let batch = std::mem::take(&mut *lock(&self.shared.unstarted));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let rt = runtime()?;
+        let inline = self.shared.inline_allowed(batch.len());
+        let shared = &self.shared;
+        // What is left is handed over before the GIL is taken back (which may take seconds while
+        // another thread holds it), so it goes on meanwhile.
+        let hand_over = |rest: Vec<Keyed>| -> Vec<(u64, AbortHandle)> {
+            rest.into_iter()
+                .map(|keyed| {
+                    let key = keyed.key;
+                    let shared = Arc::clone(shared);
+                    let task = rt.spawn(async move {
+                        let (key, outcome) = keyed.await;
+                        shared.finish(key, outcome);
+                    });
+                    (key, task)
+                })
+                .collect()
+        };
+        let (done, handed_over) = if inline {
+            py.detach(|| {
+                let (done, rest) = rt.runtime().block_on(async {
+                    let calls = u32::try_from(batch.len()).unwrap_or(u32::MAX);
+                    let budget = INLINE_BUDGET.saturating_add(INLINE_BUDGET_PER_CALL.saturating_mul(calls));
+                    let mut pending: FuturesUnordered<Keyed> = batch.into_iter().collect();
+                    let mut done = Vec::new();
+                    let budget = tokio::time::sleep(budget.min(INLINE_BUDGET_MAX));
+                    tokio::pin!(budget);
+                    loop {
+                        tokio::select! {
+                            biased;
+                            next = pending.next() => match next {
+                                Some(result) => done.push(result),
+                                None => break,
+                            },
+                            () = &mut budget => break,
+                        }
+                    }
+                    (done, pending.into_iter().collect::<Vec<_>>())
+                });
+                (done, hand_over(rest))
+            })
+        } else {
+            (Vec::new(), hand_over(batch))
+        };
+        if inline && !handed_over.is_empty() {
+            // The server is not that fast: stop holding the loop up for it, for a while.
+            *lock(&self.shared.inline_after) = Some(Instant::now() + INLINE_BACKOFF);
+        }
+        {
+            let mut waiting = lock(&self.shared.waiting);
+            for (key, task) in handed_over {
+                match waiting.get_mut(&key) {
+                    Some(waiter) => waiter.task = Some(task),
+                    None => task.abort(),
+                }
+            }
+        }
+        super::logging::emit_pending(py);
+        for (key, outcome) in done {
+            self.shared.deliver(py, key, outcome)?;
+        }
+        Ok(())
+    }
+
+    /// The loop's reader callback: completes every future whose result has arrived.
+    fn drain(&self, py: Python<'_>) -> PyResult<()> {
+        let mut buf = [0u8; 256];
+        loop {
+            match (&self.reader).read(&mut buf) {
+                Ok(n) if n == buf.len() => continue,
+                Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
+                _ => break,
+            }
+        }
+        self.shared.signalled.store(false, Ordering::SeqCst);
+        let finished = std::mem::take(&mut *lock(&self.shared.finished));
+        super::logging::emit_pending(py);
+        for (key, outcome) in finished {
+            self.shared.deliver(py, key, outcome)?;
+        }
+        Ok(())
+    }
+}
