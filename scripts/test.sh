@@ -9,7 +9,7 @@ python=${PYTHON:-python3}
 venv=${VENV:-.venv}
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    "maturin>=1.8,<2" "pytest>=8" "pytest-asyncio>=0.24" "jsonschema>=4" "hypothesis>=6.100"
+    "maturin>=1.8,<2" "pytest>=8" "pytest-asyncio>=0.24" "jsonschema>=4" "hypothesis>=6.100" "anyio>=4"
 
 echo "== cargo test"
 cargo test --locked
