@@ -13,40 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import quote
 
-from wawp_presence import AsyncPresenceClient, PresenceClient, PresenceState
+from peer_models import Chat
+from peer_models import to_chat as parse
+from wawp_presence import AsyncPresenceClient, PresenceClient
 from wawp_presence.testing import FakeServer
-
-
-@dataclass(frozen=True)
-class Participant:
-    participant: str
-    last_known_presence: PresenceState
-    last_seen: datetime | None
-
-
-@dataclass(frozen=True)
-class Chat:
-    id: str
-    presences: tuple[Participant, ...]
-
-
-WORDS = {"available": "online", "unavailable": "offline", "composing": "typing"}
-
-
-def parse(doc: dict) -> Chat:
-    """What a hand-written client does with one answer."""
-    people = []
-    for p in doc["presences"]:
-        word = WORDS.get(p["lastKnownPresence"], p["lastKnownPresence"])
-        seen = p.get("lastSeen")
-        people.append(Participant(p["participant"], PresenceState(word),
-                                  datetime.fromtimestamp(seen, timezone.utc) if seen else None))
-    return Chat(doc["id"], tuple(people))
 
 
 def best_of(rounds: int, fn: Callable[[], object]) -> float:

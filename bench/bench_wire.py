@@ -56,17 +56,17 @@ import time
 import timeit
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import wawp_presence
+from peer_models import Chat, to_chat
 from wawp_presence import (
     AsyncPresenceClient,
     PresenceClient,
-    PresenceState,
     parse_event,
 )
 
@@ -151,33 +151,6 @@ QUICK = Settings(wrk_seconds=1, reps=3, sequential_calls=600, in_flight_calls=12
 
 
 # --------------------------------------------------------------------------- the peers' work
-
-
-@dataclass(frozen=True)
-class Participant:
-    participant: str
-    last_known_presence: PresenceState
-    last_seen: datetime | None
-
-
-@dataclass(frozen=True)
-class Chat:
-    id: str
-    presences: tuple[Participant, ...]
-
-
-def to_chat(doc: dict[str, Any]) -> Chat:
-    """What a hand-written aiohttp client does with one WAHA answer."""
-    people = []
-    for p in doc["presences"]:
-        seen = p.get("lastSeen")
-        people.append(Participant(
-            p["participant"],
-            PresenceState(p["lastKnownPresence"]),
-            datetime.fromtimestamp(seen, timezone.utc) if seen is not None else None,
-        ))
-    return Chat(doc["id"], tuple(people))
-
 
 def group_event() -> bytes:
     """A presence.update body for a group of 10, some with a last-seen time."""
