@@ -219,7 +219,7 @@ struct Answer {
 /// A connection pool and the process it belongs to: connections made before a fork are tied
 /// to the parent's runtime, so a child builds its own pool.
 struct Pool {
-    pid: u32,
+    generation: u64,
     http: reqwest::Client,
     /// One permit per request on the wire: a request holds one from sending until its answer is
     /// read, so no more than `max_connections` connections are in use, whatever the fan-out
@@ -234,7 +234,7 @@ struct Pool {
 impl Pool {
     fn new(config: &ClientConfig) -> Result<Pool> {
         Ok(Pool {
-            pid: std::process::id(),
+            generation: super::fork::generation(),
             http: build_http(config)?,
             connections: tokio::sync::Semaphore::new(config.max_connections),
             proxy: proxy_for(&config.base_url),
@@ -311,15 +311,15 @@ impl Client {
     fn pool(&self) -> Result<Arc<Pool>> {
         let closed = || Error::new(ErrorKind::Closed, "the client is closed");
         let current = self.pool.load_full().ok_or_else(closed)?;
-        let pid = std::process::id();
-        if current.pid == pid {
+        let generation = super::fork::generation();
+        if current.generation == generation {
             return Ok(current);
         }
         let fresh = Arc::new(Pool::new(&self.config)?);
         // Only replace the pool we saw: a close() in between must stay closed.
         let previous = self.pool.compare_and_swap(&Some(current), Some(Arc::clone(&fresh)));
         match &*previous {
-            Some(p) if p.pid == pid => Ok(Arc::clone(p)),
+            Some(p) if p.generation == generation => Ok(Arc::clone(p)),
             Some(_) => Ok(fresh),
             None => Err(closed()),
         }

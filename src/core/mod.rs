@@ -4,6 +4,7 @@ pub mod chat_id;
 pub mod client;
 pub mod error;
 mod fast_parse;
+pub mod fork;
 pub mod model;
 mod redact;
 pub mod routes;

@@ -239,9 +239,13 @@ impl Port {
                 })
                 .collect()
         };
+        let was_idle = rt.was_idle();
         let (done, handed_over) = if inline {
             py.detach(|| {
                 let (done, rest) = rt.runtime().block_on(async {
+                    if was_idle {
+                        super::runtime::notice_closed_connections().await;
+                    }
                     let calls = u32::try_from(batch.len()).unwrap_or(u32::MAX);
                     let budget = INLINE_BUDGET.saturating_add(INLINE_BUDGET_PER_CALL.saturating_mul(calls));
                     let mut pending: FuturesUnordered<Keyed> = batch.into_iter().collect();
@@ -265,6 +269,7 @@ impl Port {
         } else {
             (Vec::new(), hand_over(batch))
         };
+        rt.note_driven();
         if inline && !handed_over.is_empty() {
             // The server is not that fast: stop holding the loop up for it, for a while.
             *lock(&self.shared.inline_after) = Some(Instant::now() + INLINE_BACKOFF);

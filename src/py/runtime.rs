@@ -17,9 +17,9 @@
 //! builds a fresh runtime (the parent's is leaked, as it cannot be shut down from there).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, Once, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -29,13 +29,16 @@ use tokio::task::AbortHandle;
 
 /// How long a blocking call waits before it looks for a pending signal (Ctrl-C).
 const SIGNAL_CHECK_SLICE: Duration = Duration::from_millis(50);
+/// A runtime nobody drove for longer than this may hold pooled connections that the server has
+/// closed meanwhile: a blocking call first lets their tasks notice (two scheduler rounds).
+const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);
 /// Scheduler rounds run after the last background task ends or a blocking call is abandoned:
 /// enough for connection tasks woken by a cancellation to close their sockets.
 const SETTLE_ROUNDS: usize = 4;
 
 /// A value built once per process: after a fork, the child builds its own.
 pub struct PerProcess<T: 'static> {
-    current: AtomicPtr<(u32, T)>,
+    current: AtomicPtr<(u64, T)>,
 }
 
 impl<T: 'static> PerProcess<T> {
@@ -46,15 +49,15 @@ impl<T: 'static> PerProcess<T> {
     /// This process's value, built by `build` on first use (by one thread; a loser of the race
     /// drops its own). Values are leaked, never freed: a parent's cannot be torn down in a child.
     pub fn get_or_build<E>(&self, build: impl FnOnce() -> Result<T, E>) -> Result<&'static T, E> {
-        let pid = std::process::id();
+        let generation = crate::core::fork::generation();
         let seen = self.current.load(Ordering::Acquire);
         // SAFETY: every pointer stored here comes from Box::into_raw and is never freed.
         if let Some((owner, value)) = unsafe { seen.as_ref() } {
-            if *owner == pid {
+            if *owner == generation {
                 return Ok(value);
             }
         }
-        let fresh = Box::into_raw(Box::new((pid, build()?)));
+        let fresh = Box::into_raw(Box::new((generation, build()?)));
         match self.current.compare_exchange(seen, fresh, Ordering::AcqRel, Ordering::Acquire) {
             // SAFETY: `fresh` was just published and is never freed.
             Ok(_) => Ok(unsafe { &(*fresh).1 }),
@@ -77,6 +80,9 @@ pub struct IoRuntime {
     /// Tells the driving `block_on` that the background count reached zero.
     idle: Notify,
     driver: Once,
+    /// When the runtime was last driven, in ms since `born` (see `block_on`).
+    born: Instant,
+    last_driven_ms: AtomicU64,
 }
 
 static IO: PerProcess<IoRuntime> = PerProcess::new();
@@ -94,6 +100,8 @@ pub fn runtime() -> PyResult<&'static IoRuntime> {
             work: Condvar::new(),
             idle: Notify::new(),
             driver: Once::new(),
+            born: Instant::now(),
+            last_driven_ms: AtomicU64::new(0),
         })
     })
 }
@@ -101,6 +109,17 @@ pub fn runtime() -> PyResult<&'static IoRuntime> {
 impl IoRuntime {
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    pub fn note_driven(&self) {
+        let ms = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_driven_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Whether nobody has driven the runtime for longer than `IDLE_CHECK_AFTER`.
+    pub fn was_idle(&self) -> bool {
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        now.saturating_sub(self.last_driven_ms.load(Ordering::Relaxed)) > IDLE_CHECK_AFTER.as_millis() as u64
     }
 
     fn count(&self) -> std::sync::MutexGuard<'_, usize> {
@@ -134,6 +153,7 @@ impl IoRuntime {
                 self.until_idle().await;
                 settle().await;
             });
+            self.note_driven();
         });
         // Without a driver thread, background work still runs whenever a blocking call drives;
         // there is nothing better to do with the error.
@@ -175,6 +195,13 @@ impl Drop for Background {
     }
 }
 
+/// A connection idle in the pool may have been closed by the server while nobody drove the
+/// runtime: two scheduler rounds let its task see that before a request picks one.
+pub async fn notice_closed_connections() {
+    tokio::task::yield_now().await;
+    tokio::task::yield_now().await;
+}
+
 /// Lets tasks that a cancellation woke (a connection closing its socket) run.
 async fn settle() {
     for _ in 0..SETTLE_ROUNDS {
@@ -201,12 +228,12 @@ where
     let rt = runtime()?;
     super::logging::refresh(py);
     let mut fut = Box::pin(fut);
+    let was_idle = rt.was_idle();
     let first = py.detach(|| {
         let first = rt.runtime.block_on(async {
-            // A connection idle in the pool may have been closed by the server while nobody drove
-            // the runtime: let its task see that before the request picks a connection.
-            tokio::task::yield_now().await;
-            tokio::task::yield_now().await;
+            if was_idle {
+                notice_closed_connections().await;
+            }
             tokio::time::timeout(SIGNAL_CHECK_SLICE, fut.as_mut()).await
         });
         // Still running: hand it over before taking the GIL back, which may take seconds.
@@ -235,6 +262,7 @@ where
             }
         },
     };
+    rt.note_driven();
     super::logging::emit_pending(py);
     outcome
 }
