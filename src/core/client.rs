@@ -17,6 +17,7 @@ use super::fast_parse;
 use super::model::{self, unwrap_data, ChatPresence, PresenceState};
 use super::routes::{self, Auth, Backend, Method, Operation, TypingStyle};
 use super::secret::{Redactor, Secret};
+use hyper_util::client::proxy::matcher::Intercept;
 
 /// Largest answer body read; anything larger is a protocol error, not an out-of-memory.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -233,11 +234,12 @@ struct Pool {
 
 impl Pool {
     fn new(config: &ClientConfig) -> Result<Pool> {
+        let proxy = system_proxy(&config.base_url);
         Ok(Pool {
             generation: super::fork::generation(),
-            http: build_http(config)?,
+            http: build_http(config, proxy.as_ref())?,
             connections: tokio::sync::Semaphore::new(config.max_connections),
-            proxy: proxy_for(&config.base_url),
+            proxy: proxy.as_ref().map(shown_proxy),
         })
     }
 }
@@ -698,8 +700,11 @@ pub fn check_set(state: PresenceState, chat_id: Option<&str>) -> Result<Option<S
     }
 }
 
-fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+/// The HTTP pool, with the proxy decided once (`system_proxy`): the client talks to one host, so
+/// reqwest need not look the proxy up again for every request.
+fn build_http(config: &ClientConfig, proxy: Option<&Intercept>) -> Result<reqwest::Client> {
+    let broken = |e: reqwest::Error| Error::new(ErrorKind::Configuration, format!("cannot build the HTTP client: {e}"));
+    let mut builder = reqwest::Client::builder()
         .timeout(config.timeout)
         .connect_timeout(config.timeout)
         .user_agent(config.user_agent.as_str())
@@ -707,23 +712,34 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .pool_max_idle_per_host(config.max_connections)
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Configuration, format!("cannot build the HTTP client: {e}")))
+        .no_proxy();
+    if let Some(intercept) = proxy {
+        let mut through = reqwest::Proxy::all(intercept.uri().to_string()).map_err(broken)?;
+        if let Some(auth) = intercept.basic_auth() {
+            through = through.custom_http_auth(auth.clone());
+        }
+        builder = builder.proxy(through);
+    }
+    builder.build().map_err(broken)
 }
 
-/// The proxy reqwest will use for `base_url`, decided by the same reading of the environment
-/// (and, on macOS and Windows, the system settings) that reqwest makes when the pool is built.
-fn proxy_for(base_url: &str) -> Option<String> {
+/// The proxy the environment (and, on macOS and Windows, the system settings) names for
+/// `base_url`, read as reqwest itself would read it.
+fn system_proxy(base_url: &str) -> Option<Intercept> {
     let uri: http::Uri = base_url.trim().parse().ok()?;
-    let intercept = hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)?;
+    hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)
+}
+
+/// A proxy as a message names it: its URL, credentials as `***`.
+fn shown_proxy(intercept: &Intercept) -> String {
     let proxy = intercept.uri();
     let shown = without_credentials(proxy.to_string().trim_end_matches('/'));
     // The matcher moves `user:password@` out of the URI; say that there were some, not what.
     match (intercept.basic_auth().is_some(), proxy.scheme_str()) {
         (true, Some(scheme)) if !shown.contains('@') => {
-            Some(shown.replacen(&format!("{scheme}://"), &format!("{scheme}://***@"), 1))
+            shown.replacen(&format!("{scheme}://"), &format!("{scheme}://***@"), 1)
         }
-        _ => Some(shown),
+        _ => shown,
     }
 }
 
