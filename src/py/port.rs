@@ -117,9 +117,26 @@ impl PortShared {
         Ok(())
     }
 
+    /// Delivers every result; one that cannot be delivered does not keep the others waiting (the
+    /// first such error is raised after, for the loop to report).
+    fn deliver_all(&self, py: Python<'_>, results: impl IntoIterator<Item = (u64, Outcome)>) -> PyResult<()> {
+        let mut first_error = None;
+        for (key, outcome) in results {
+            if let Err(err) = self.deliver(py, key, outcome) {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     fn inline_allowed(&self, calls: usize) -> bool {
         calls <= INLINE_MAX_CALLS && lock(&self.inline_after).is_none_or(|after| Instant::now() >= after)
     }
+}
+
+/// The core's error for a runtime that could not be started (the message is Python's).
+fn runtime_failure(py: Python<'_>, err: &PyErr) -> crate::core::error::Error {
+    crate::core::error::Error::new(crate::core::error::ErrorKind::Closed, err.value(py).to_string())
 }
 
 /// One event loop's port.
@@ -221,7 +238,14 @@ impl Port {
         if batch.is_empty() {
             return Ok(());
         }
-        let rt = runtime()?;
+        let rt = match runtime() {
+            Ok(rt) => rt,
+            Err(err) => {
+                // No runtime to run them on: each call fails, rather than waiting forever.
+                let failed = batch.into_iter().map(|keyed| (keyed.key, Err(runtime_failure(py, &err))));
+                return self.shared.deliver_all(py, failed);
+            }
+        };
         let inline = self.shared.inline_allowed(batch.len());
         let shared = &self.shared;
         // What is left is handed over before the GIL is taken back (which may take seconds while
@@ -284,10 +308,7 @@ impl Port {
             }
         }
         super::logging::emit_pending(py);
-        for (key, outcome) in done {
-            self.shared.deliver(py, key, outcome)?;
-        }
-        Ok(())
+        self.shared.deliver_all(py, done)
     }
 
     /// The loop's reader callback: completes every future whose result has arrived.
@@ -303,9 +324,6 @@ impl Port {
         self.shared.signalled.store(false, Ordering::SeqCst);
         let finished = std::mem::take(&mut *lock(&self.shared.finished));
         super::logging::emit_pending(py);
-        for (key, outcome) in finished {
-            self.shared.deliver(py, key, outcome)?;
-        }
-        Ok(())
+        self.shared.deliver_all(py, finished)
     }
 }
