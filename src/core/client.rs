@@ -587,14 +587,26 @@ impl Client {
             if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
                 return Err(too_large(status));
             }
-            let mut buf = bytes::BytesMut::new();
+            // Most answers come in one chunk: kept as it is, copied only when a second follows.
+            let mut bytes = bytes::Bytes::new();
+            let mut buf: Option<bytes::BytesMut> = None;
             while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-                if buf.len() + chunk.len() > MAX_BODY_BYTES {
+                let held = buf.as_ref().map_or(bytes.len(), bytes::BytesMut::len);
+                if held + chunk.len() > MAX_BODY_BYTES {
                     return Err(too_large(status));
                 }
-                buf.extend_from_slice(&chunk);
+                match &mut buf {
+                    Some(buf) => buf.extend_from_slice(&chunk),
+                    None if bytes.is_empty() => bytes = chunk,
+                    None => {
+                        let mut joined = bytes::BytesMut::with_capacity(bytes.len() + chunk.len());
+                        joined.extend_from_slice(&bytes);
+                        joined.extend_from_slice(&chunk);
+                        buf = Some(joined);
+                    }
+                }
             }
-            let bytes = buf.freeze();
+            let bytes = buf.map_or(bytes, bytes::BytesMut::freeze);
             if (200..300).contains(&status) {
                 Ok((status, bytes))
             } else {
@@ -704,8 +716,9 @@ pub fn check_set(state: PresenceState, chat_id: Option<&str>) -> Result<Option<S
 /// reqwest need not look the proxy up again for every request.
 fn build_http(config: &ClientConfig, proxy: Option<&Intercept>) -> Result<reqwest::Client> {
     let broken = |e: reqwest::Error| Error::new(ErrorKind::Configuration, format!("cannot build the HTTP client: {e}"));
+    // No reqwest-wide `timeout`: `attempt` bounds the whole exchange itself, and a second timer
+    // per request would only cost.
     let mut builder = reqwest::Client::builder()
-        .timeout(config.timeout)
         .connect_timeout(config.timeout)
         .user_agent(config.user_agent.as_str())
         // A redirect would carry the access token in its query to wherever it points.
