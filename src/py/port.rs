@@ -205,28 +205,83 @@ impl Port {
         Ok(Port { shared: Arc::new(shared), reader })
     }
 
-    /// Queues `fut` to be started with this round's other calls, completing `future`; returns
-    /// the call's key.
-    pub fn submit(
-        port: &Bound<'_, Port>,
-        event_loop: &Bound<'_, PyAny>,
-        future: &Bound<'_, PyAny>,
-        fut: CoreFuture,
-    ) -> PyResult<u64> {
-        let py = port.py();
+    /// Registers `future` for the result of a call; returns the call's key.
+    pub fn register(port: &Bound<'_, Port>, future: &Bound<'_, PyAny>) -> PyResult<u64> {
         let shared = &port.get().shared;
-        let weak = WEAKREF.import(py, "weakref", "ref")?.call1((future,))?;
+        let weak = WEAKREF.import(port.py(), "weakref", "ref")?.call1((future,))?;
         let key = shared.next_key.fetch_add(1, Ordering::Relaxed);
         lock(&shared.waiting).insert(key, Waiter { future: weak.unbind(), task: None });
+        Ok(key)
+    }
+
+    /// Runs call `key` at once when nothing else waits to run on the loop (a lone `await`), on
+    /// the loop's thread and within `INLINE_BUDGET`: its outcome, if it ended. Otherwise the call
+    /// goes on as every other does: queued for this round's batch, or, when it ran out of budget,
+    /// handed to the I/O runtime (before the GIL is taken back); its future is completed later.
+    pub fn run_now(
+        port: &Bound<'_, Port>,
+        event_loop: &Bound<'_, PyAny>,
+        key: u64,
+        mut fut: CoreFuture,
+    ) -> PyResult<Option<Outcome>> {
+        let py = port.py();
+        let shared = &port.get().shared;
+        // `_ready` is the loop's queue of callbacks due now (asyncio's own loops have it): with
+        // others due, this call waits for the batch, so that a `gather` is not run one by one.
+        let alone = lock(&shared.unstarted).is_empty()
+            && shared.inline_allowed(1)
+            && event_loop.getattr(intern!(py, "_ready")).and_then(|ready| ready.len()).is_ok_and(|n| n == 0);
+        if !alone {
+            Port::queue(port, event_loop, Keyed { key, fut })?;
+            return Ok(None);
+        }
+        let rt = runtime()?;
+        let was_idle = rt.was_idle();
+        let ran = py.detach(|| {
+            let ran = rt.runtime().block_on(async {
+                if was_idle {
+                    super::runtime::notice_closed_connections().await;
+                }
+                tokio::time::timeout(INLINE_BUDGET, fut.as_mut()).await
+            });
+            ran.map_err(|_| {
+                let shared = Arc::clone(shared);
+                rt.spawn(async move {
+                    let outcome = fut.await;
+                    shared.finish(key, outcome);
+                })
+            })
+        });
+        rt.note_driven();
+        super::logging::emit_pending(py);
+        match ran {
+            Ok(outcome) => {
+                lock(&shared.waiting).remove(&key);
+                Ok(Some(outcome))
+            }
+            Err(task) => {
+                *lock(&shared.inline_after) = Some(Instant::now() + INLINE_BACKOFF);
+                match lock(&shared.waiting).get_mut(&key) {
+                    Some(waiter) => waiter.task = Some(task),
+                    None => task.abort(),
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Queues a call for this round's batch; the first of a round asks the loop to start them.
+    fn queue(port: &Bound<'_, Port>, event_loop: &Bound<'_, PyAny>, keyed: Keyed) -> PyResult<()> {
+        let py = port.py();
         let first = {
-            let mut unstarted = lock(&shared.unstarted);
-            unstarted.push(Keyed { key, fut });
+            let mut unstarted = lock(&port.get().shared.unstarted);
+            unstarted.push(keyed);
             unstarted.len() == 1
         };
         if first {
             event_loop.call_method1(intern!(py, "call_soon"), (port.getattr(intern!(py, "start"))?,))?;
         }
-        Ok(key)
+        Ok(())
     }
 }
 
