@@ -1,7 +1,8 @@
 //! An event loop's port: where its calls start and where their results come back.
 //!
-//! A call sent to for the first time is queued here, and the first call of a round asks the loop
-//! (`call_soon`) to start them all once every task that was ready has had its turn, so a
+//! A call sent to for the first time runs at once when nothing else is due on the loop (a lone
+//! `await`; see `run_now`). Otherwise it is queued here, and the first call of a round asks the
+//! loop (`call_soon`) to start them all once every task that was ready has had its turn, so a
 //! `gather` starts as one batch. A small batch is driven right there on the loop's thread, for
 //! at most `INLINE_BUDGET`: against a fast server it ends without any hand-over between threads.
 //! What is left, or a large batch, runs on the I/O runtime; its results come back through a queue
