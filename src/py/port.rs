@@ -31,10 +31,10 @@ use tokio::task::AbortHandle;
 
 use super::bridge::{CoreFuture, Outcome};
 use super::errors::to_pyerr;
-use super::runtime::runtime;
+use super::runtime::{runtime, IoRuntime};
 
 /// Longest a batch is driven on the loop's own thread before the rest is handed over: a
-/// millisecond, and 50 µs more for each call in it, at most 5 ms.
+/// millisecond, and 50 µs more for each further call in it, at most 5 ms.
 const INLINE_BUDGET: Duration = Duration::from_millis(1);
 const INLINE_BUDGET_PER_CALL: Duration = Duration::from_micros(50);
 const INLINE_BUDGET_MAX: Duration = Duration::from_millis(5);
@@ -130,6 +130,78 @@ impl PortShared {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// Runs `batch`: on this (the loop's) thread within the budget when `inline`, the rest
+    /// handed to the I/O runtime before the GIL is taken back (which may take seconds while
+    /// another thread holds it), so that it goes on meanwhile. Returns the outcomes that came
+    /// within the budget; the others complete their futures through `finish` later.
+    fn run(
+        self: &Arc<Self>,
+        py: Python<'_>,
+        rt: &'static IoRuntime,
+        batch: Vec<Keyed>,
+        inline: bool,
+    ) -> Vec<(u64, Outcome)> {
+        let hand_over = |rest: Vec<Keyed>| -> Vec<(u64, AbortHandle)> {
+            rest.into_iter()
+                .map(|keyed| {
+                    let key = keyed.key;
+                    let shared = Arc::clone(self);
+                    let task = rt.spawn(async move {
+                        let (key, outcome) = keyed.await;
+                        shared.finish(key, outcome);
+                    });
+                    (key, task)
+                })
+                .collect()
+        };
+        let was_idle = rt.was_idle();
+        let (done, handed_over) = if inline {
+            py.detach(|| {
+                let (done, rest) = rt.runtime().block_on(async {
+                    if was_idle {
+                        super::runtime::notice_closed_connections().await;
+                    }
+                    let calls = u32::try_from(batch.len()).unwrap_or(u32::MAX);
+                    let budget =
+                        INLINE_BUDGET.saturating_add(INLINE_BUDGET_PER_CALL.saturating_mul(calls.saturating_sub(1)));
+                    let mut pending: FuturesUnordered<Keyed> = batch.into_iter().collect();
+                    let mut done = Vec::new();
+                    let budget = tokio::time::sleep(budget.min(INLINE_BUDGET_MAX));
+                    tokio::pin!(budget);
+                    loop {
+                        tokio::select! {
+                            biased;
+                            next = pending.next() => match next {
+                                Some(result) => done.push(result),
+                                None => break,
+                            },
+                            () = &mut budget => break,
+                        }
+                    }
+                    (done, pending.into_iter().collect::<Vec<_>>())
+                });
+                (done, hand_over(rest))
+            })
+        } else {
+            (Vec::new(), hand_over(batch))
+        };
+        rt.note_driven();
+        if inline && !handed_over.is_empty() {
+            // The server is not that fast: stop holding the loop up for it, for a while.
+            *lock(&self.inline_after) = Some(Instant::now() + INLINE_BACKOFF);
+        }
+        let mut waiting = lock(&self.waiting);
+        for (key, task) in handed_over {
+            match waiting.get_mut(&key) {
+                Some(waiter) => waiter.task = Some(task),
+                None => task.abort(),
+            }
+        }
+        drop(waiting);
+        super::logging::emit_pending(py);
+        done
+    }
+
     fn inline_allowed(&self, calls: usize) -> bool {
         calls <= INLINE_MAX_CALLS && lock(&self.inline_after).is_none_or(|after| Instant::now() >= after)
     }
@@ -223,7 +295,7 @@ impl Port {
         port: &Bound<'_, Port>,
         event_loop: &Bound<'_, PyAny>,
         key: u64,
-        mut fut: CoreFuture,
+        fut: CoreFuture,
     ) -> PyResult<Option<Outcome>> {
         let py = port.py();
         let shared = &port.get().shared;
@@ -236,39 +308,11 @@ impl Port {
             Port::queue(port, event_loop, Keyed { key, fut })?;
             return Ok(None);
         }
-        let rt = runtime()?;
-        let was_idle = rt.was_idle();
-        let ran = py.detach(|| {
-            let ran = rt.runtime().block_on(async {
-                if was_idle {
-                    super::runtime::notice_closed_connections().await;
-                }
-                tokio::time::timeout(INLINE_BUDGET, fut.as_mut()).await
-            });
-            ran.map_err(|_| {
-                let shared = Arc::clone(shared);
-                rt.spawn(async move {
-                    let outcome = fut.await;
-                    shared.finish(key, outcome);
-                })
-            })
-        });
-        rt.note_driven();
-        super::logging::emit_pending(py);
-        match ran {
-            Ok(outcome) => {
-                lock(&shared.waiting).remove(&key);
-                Ok(Some(outcome))
-            }
-            Err(task) => {
-                *lock(&shared.inline_after) = Some(Instant::now() + INLINE_BACKOFF);
-                match lock(&shared.waiting).get_mut(&key) {
-                    Some(waiter) => waiter.task = Some(task),
-                    None => task.abort(),
-                }
-                Ok(None)
-            }
-        }
+        let done = shared.run(py, runtime()?, vec![Keyed { key, fut }], true);
+        Ok(done.into_iter().next().map(|(key, outcome)| {
+            lock(&shared.waiting).remove(&key);
+            outcome
+        }))
     }
 
     /// Queues a call for this round's batch; the first of a round asks the loop to start them.
@@ -303,67 +347,7 @@ impl Port {
             }
         };
         let inline = self.shared.inline_allowed(batch.len());
-        let shared = &self.shared;
-        // What is left is handed over before the GIL is taken back (which may take seconds while
-        // another thread holds it), so it goes on meanwhile.
-        let hand_over = |rest: Vec<Keyed>| -> Vec<(u64, AbortHandle)> {
-            rest.into_iter()
-                .map(|keyed| {
-                    let key = keyed.key;
-                    let shared = Arc::clone(shared);
-                    let task = rt.spawn(async move {
-                        let (key, outcome) = keyed.await;
-                        shared.finish(key, outcome);
-                    });
-                    (key, task)
-                })
-                .collect()
-        };
-        let was_idle = rt.was_idle();
-        let (done, handed_over) = if inline {
-            py.detach(|| {
-                let (done, rest) = rt.runtime().block_on(async {
-                    if was_idle {
-                        super::runtime::notice_closed_connections().await;
-                    }
-                    let calls = u32::try_from(batch.len()).unwrap_or(u32::MAX);
-                    let budget = INLINE_BUDGET.saturating_add(INLINE_BUDGET_PER_CALL.saturating_mul(calls));
-                    let mut pending: FuturesUnordered<Keyed> = batch.into_iter().collect();
-                    let mut done = Vec::new();
-                    let budget = tokio::time::sleep(budget.min(INLINE_BUDGET_MAX));
-                    tokio::pin!(budget);
-                    loop {
-                        tokio::select! {
-                            biased;
-                            next = pending.next() => match next {
-                                Some(result) => done.push(result),
-                                None => break,
-                            },
-                            () = &mut budget => break,
-                        }
-                    }
-                    (done, pending.into_iter().collect::<Vec<_>>())
-                });
-                (done, hand_over(rest))
-            })
-        } else {
-            (Vec::new(), hand_over(batch))
-        };
-        rt.note_driven();
-        if inline && !handed_over.is_empty() {
-            // The server is not that fast: stop holding the loop up for it, for a while.
-            *lock(&self.shared.inline_after) = Some(Instant::now() + INLINE_BACKOFF);
-        }
-        {
-            let mut waiting = lock(&self.shared.waiting);
-            for (key, task) in handed_over {
-                match waiting.get_mut(&key) {
-                    Some(waiter) => waiter.task = Some(task),
-                    None => task.abort(),
-                }
-            }
-        }
-        super::logging::emit_pending(py);
+        let done = self.shared.run(py, rt, batch, inline);
         self.shared.deliver_all(py, done)
     }
 
