@@ -193,6 +193,15 @@ GET_CASES = {
     "last-seen-a-list": (chat_body(participant=CHAT, lastKnownPresence="offline", lastSeen=[1]), lambda c: one(c).last_seen is None),
     "last-seen-negative": (chat_body(participant=CHAT, lastKnownPresence="offline", lastSeen=-5), lambda c: one(c).last_seen is None),
     "last-seen-huge": (chat_body(participant=CHAT, lastKnownPresence="offline", lastSeen=1e300), lambda c: one(c).last_seen is None),
+    # Milliseconds that round to year 10000, beyond what a Python datetime holds.
+    "last-seen-past-year-9999": (
+        chat_body(participant=CHAT, lastKnownPresence="offline", lastSeen=253402300799999.9999),
+        lambda c: one(c).last_seen is None,
+    ),
+    "last-seen-at-year-9999": (
+        chat_body(participant=CHAT, lastKnownPresence="offline", lastSeen=253402300799999),
+        lambda c: one(c).last_seen == datetime.fromisoformat("9999-12-31T23:59:59.999+00:00"),
+    ),
     "last-seen-numeric-string": (
         chat_body(participant=CHAT, lastKnownPresence="offline", lastSeen="1700000000"),
         lambda c: one(c).last_seen == datetime.fromisoformat("2023-11-14T22:13:20+00:00"),

@@ -17,6 +17,7 @@ use super::fast_parse;
 use super::model::{self, unwrap_data, ChatPresence, PresenceState};
 use super::routes::{self, Auth, Backend, Method, Operation, TypingStyle};
 use super::secret::{Redactor, Secret};
+use super::transport::{Failure, Transport};
 use hyper_util::client::proxy::matcher::Intercept;
 
 /// Largest answer body read; anything larger is a protocol error, not an out-of-memory.
@@ -221,11 +222,10 @@ struct Answer {
 /// to the parent's runtime, so a child builds its own pool.
 struct Pool {
     generation: u64,
-    http: reqwest::Client,
+    http: Transport,
     /// One permit per request on the wire: a request holds one from sending until its answer is
     /// read, so no more than `max_connections` connections are in use, whatever the fan-out
-    /// (and the pool keeps at most as many idle). reqwest has no hard cap on connections, so at
-    /// a hand-over one may open just before the previous one is back in the pool.
+    /// (and the pool keeps at most as many idle).
     connections: tokio::sync::Semaphore,
     /// The proxy the environment sends this client's requests through, credentials hidden, for
     /// error messages (a dead proxy otherwise reads as a dead server).
@@ -233,11 +233,13 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(config: &ClientConfig) -> Result<Pool> {
+    fn new(config: &ClientConfig, base: &url::Url) -> Result<Pool> {
         let proxy = system_proxy(&config.base_url);
+        let http = Transport::new(base, &config.user_agent, config.max_connections, proxy.as_ref())
+            .map_err(|e| Error::new(ErrorKind::Configuration, format!("cannot set up the HTTP client: {e}")))?;
         Ok(Pool {
             generation: super::fork::generation(),
-            http: build_http(config, proxy.as_ref())?,
+            http,
             connections: tokio::sync::Semaphore::new(config.max_connections),
             proxy: proxy.as_ref().map(shown_proxy),
         })
@@ -262,7 +264,7 @@ pub struct Client {
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client> {
         let url = config.validate()?;
-        let pool = Pool::new(&config)?;
+        let pool = Pool::new(&config, &url)?;
         let limiter = config.rate_limit.map(|rate| {
             // validate() bounds the rate, so the period is a representable Duration.
             let period = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(24 * 3600));
@@ -317,7 +319,7 @@ impl Client {
         if current.generation == generation {
             return Ok(current);
         }
-        let fresh = Arc::new(Pool::new(&self.config)?);
+        let fresh = Arc::new(Pool::new(&self.config, &self.base)?);
         // Only replace the pool we saw: a close() in between must stay closed.
         let previous = self.pool.compare_and_swap(&Some(current), Some(Arc::clone(&fresh)));
         match &*previous {
@@ -567,55 +569,31 @@ impl Client {
         url: &url::Url,
         body: Option<&str>,
     ) -> Result<(u16, bytes::Bytes)> {
-        let http = &pool.http;
-        let transport = |e| self.transport(e, pool.proxy.as_deref());
-        let exchange = async {
-            let mut req = match method {
-                Method::Get => http.get(url.clone()),
-                Method::Post => http.post(url.clone()),
-            };
-            if let Some(value) = &self.api_key_header {
-                req = req.header("X-Api-Key", value.clone());
-            }
-            req = req.header(http::header::ACCEPT, "application/json");
-            if let Some(body) = body {
-                req = req.header(http::header::CONTENT_TYPE, "application/json").body(body.to_owned());
-            }
-            let mut resp = req.send().await.map_err(transport)?;
-            let status = resp.status().as_u16();
-            let retry_after = resp.headers().get(http::header::RETRY_AFTER).and_then(parse_retry_after);
-            if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-                return Err(too_large(status));
-            }
-            // Most answers come in one chunk: kept as it is, copied only when a second follows.
-            let mut bytes = bytes::Bytes::new();
-            let mut buf: Option<bytes::BytesMut> = None;
-            while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-                let held = buf.as_ref().map_or(bytes.len(), bytes::BytesMut::len);
-                if held + chunk.len() > MAX_BODY_BYTES {
-                    return Err(too_large(status));
-                }
-                match &mut buf {
-                    Some(buf) => buf.extend_from_slice(&chunk),
-                    None if bytes.is_empty() => bytes = chunk,
-                    None => {
-                        let mut joined = bytes::BytesMut::with_capacity(bytes.len() + chunk.len());
-                        joined.extend_from_slice(&bytes);
-                        joined.extend_from_slice(&chunk);
-                        buf = Some(joined);
-                    }
-                }
-            }
-            let bytes = buf.map_or(bytes, bytes::BytesMut::freeze);
-            if (200..300).contains(&status) {
-                Ok((status, bytes))
-            } else {
-                Err(Error::from_status(status, &bytes, self.redactor.body_excerpt(&bytes), retry_after))
-            }
+        let accept = http::HeaderValue::from_static("application/json");
+        let mut headers = Vec::with_capacity(3);
+        headers.push((http::header::ACCEPT, &accept));
+        if let Some(value) = &self.api_key_header {
+            headers.push((http::HeaderName::from_static("x-api-key"), value));
+        }
+        if body.is_some() {
+            headers.push((http::header::CONTENT_TYPE, &accept));
+        }
+        let method = match method {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
         };
-        match tokio::time::timeout(self.config.timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(self.timed_out()),
+        let body = body.map(|b| bytes::Bytes::copy_from_slice(b.as_bytes()));
+        let exchange = pool.http.send(method, url, &headers, body, MAX_BODY_BYTES);
+        let reply = match tokio::time::timeout(self.config.timeout, exchange).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(failure)) => return Err(self.transport(failure, pool.proxy.as_deref())),
+            Err(_) => return Err(self.timed_out()),
+        };
+        if (200..300).contains(&reply.status) {
+            Ok((reply.status, reply.body))
+        } else {
+            let retry_after = reply.headers.get(http::header::RETRY_AFTER).and_then(parse_retry_after);
+            Err(Error::from_status(reply.status, &reply.body, self.redactor.body_excerpt(&reply.body), retry_after))
         }
     }
 
@@ -623,28 +601,15 @@ impl Client {
         Error::new(ErrorKind::Timeout, format!("no complete answer within {:.3} s", self.config.timeout.as_secs_f64()))
     }
 
-    /// A reqwest failure as our error, with the URL (and its token) left out of the text, and
-    /// the proxy named when the request went through one.
-    fn transport(&self, e: reqwest::Error, proxy: Option<&str>) -> Error {
-        if e.is_timeout() {
-            return self.timed_out();
-        }
-        let kind = if e.is_decode() { ErrorKind::Protocol } else { ErrorKind::Transport };
-        let what = if e.is_connect() {
-            "could not connect"
-        } else if e.is_body() {
-            "the connection failed while reading the answer"
-        } else {
-            "the request failed"
+    /// A transport failure as our error, with the URL (and its token) left out of the text,
+    /// and the proxy named when the request went through one.
+    fn transport(&self, failure: Failure, proxy: Option<&str>) -> Error {
+        let (kind, what, detail) = match failure {
+            Failure::TooLarge(status) => return too_large(status),
+            Failure::Connect(d) => (ErrorKind::Transport, "could not connect", d),
+            Failure::Send(d) => (ErrorKind::Transport, "the request failed", d),
+            Failure::Read(d) => (ErrorKind::Transport, "the connection failed while reading the answer", d),
         };
-        let e = e.without_url();
-        let mut chain = Vec::new();
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-        while let Some(s) = source {
-            chain.push(s.to_string());
-            source = s.source();
-        }
-        let detail = if chain.is_empty() { e.to_string() } else { chain.join(": ") };
         let through = proxy.map_or_else(String::new, |p| {
             format!(" (through the proxy {p}, from the HTTP_PROXY / HTTPS_PROXY / ALL_PROXY environment; NO_PROXY exempts hosts)")
         });
@@ -712,32 +677,9 @@ pub fn check_set(state: PresenceState, chat_id: Option<&str>) -> Result<Option<S
     }
 }
 
-/// The HTTP pool, with the proxy decided once (`system_proxy`): the client talks to one host, so
-/// reqwest need not look the proxy up again for every request.
-fn build_http(config: &ClientConfig, proxy: Option<&Intercept>) -> Result<reqwest::Client> {
-    let broken = |e: reqwest::Error| Error::new(ErrorKind::Configuration, format!("cannot build the HTTP client: {e}"));
-    // No reqwest-wide `timeout`: `attempt` bounds the whole exchange itself, and a second timer
-    // per request would only cost.
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(config.timeout)
-        .user_agent(config.user_agent.as_str())
-        // A redirect would carry the access token in its query to wherever it points.
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .pool_max_idle_per_host(config.max_connections)
-        .no_proxy();
-    if let Some(intercept) = proxy {
-        let mut through = reqwest::Proxy::all(intercept.uri().to_string()).map_err(broken)?;
-        if let Some(auth) = intercept.basic_auth() {
-            through = through.custom_http_auth(auth.clone());
-        }
-        builder = builder.proxy(through);
-    }
-    builder.build().map_err(broken)
-}
-
 /// The proxy the environment (and, on macOS and Windows, the system settings) names for
-/// `base_url`, read as reqwest itself would read it.
+/// `base_url`, read as curl and reqwest read it: decided once, since
+/// the client talks to one host.
 fn system_proxy(base_url: &str) -> Option<Intercept> {
     let uri: http::Uri = base_url.trim().parse().ok()?;
     hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)

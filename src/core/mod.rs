@@ -9,6 +9,7 @@ pub mod model;
 mod redact;
 pub mod routes;
 pub mod secret;
+mod transport;
 pub mod watch;
 pub mod webhook;
 

@@ -118,25 +118,37 @@ const MILLIS_THRESHOLD: f64 = 1e11;
 /// Unix time in seconds, or milliseconds when that large, as a UTC time. Out-of-range,
 /// negative-infinite or NaN values are no time at all.
 pub fn unix_to_datetime(value: f64) -> Option<DateTime<Utc>> {
-    let seconds = if value.abs() >= MILLIS_THRESHOLD { value / 1000.0 } else { value };
-    micros_to_datetime(seconds * 1e6)
+    if value.abs() >= MILLIS_THRESHOLD {
+        millis_to_datetime(value)
+    } else {
+        micros_to_datetime(in_micros(value, 1_000_000)?)
+    }
 }
 
 /// Unix milliseconds whatever their size, as the webhook envelope's `timestamp` always is (no
 /// seconds guess as in `unix_to_datetime`).
 pub fn millis_to_datetime(millis: f64) -> Option<DateTime<Utc>> {
-    micros_to_datetime(millis * 1e3)
+    micros_to_datetime(in_micros(millis, 1_000)?)
 }
 
-fn micros_to_datetime(micros: f64) -> Option<DateTime<Utc>> {
-    if !micros.is_finite() {
-        return None;
+/// `value` units of `1/per` s in microseconds: the whole part scaled exactly as an integer (an
+/// f64 is exact only to some tens of µs near year 9999), the fraction rounded.
+fn in_micros(value: f64, micros_per_unit: i64) -> Option<i64> {
+    let whole = value.trunc();
+    if !(i64::MIN as f64..i64::MAX as f64).contains(&whole) {
+        return None; // NaN and infinities too
     }
-    let micros = micros.round();
-    if micros.abs() > i64::MAX as f64 {
-        return None;
-    }
-    DateTime::from_timestamp_micros(micros as i64)
+    let fraction = ((value - whole) * micros_per_unit as f64).round() as i64;
+    (whole as i64).checked_mul(micros_per_unit)?.checked_add(fraction)
+}
+
+/// The times a Python `datetime` can hold: 0001-01-01 to 9999-12-31T23:59:59.999999 (UTC), in
+/// Unix microseconds. chrono reaches further, but a time Python cannot hold is no time to it.
+const FIRST_MICROS: i64 = -62_135_596_800_000_000;
+const LAST_MICROS: i64 = 253_402_300_799_999_999;
+
+fn micros_to_datetime(micros: i64) -> Option<DateTime<Utc>> {
+    (FIRST_MICROS..=LAST_MICROS).contains(&micros).then(|| DateTime::from_timestamp_micros(micros)).flatten()
 }
 
 /// Parses one chat's presence from a response body. `requested` is the id asked for, used when
@@ -274,6 +286,21 @@ mod tests {
         assert_eq!(c.presences[0].state, PresenceState::Offline);
         assert_eq!(c.last_seen().unwrap().timestamp(), 1686568773);
         assert!(!c.is_online() && c.has_data() && !c.is_group());
+    }
+
+    #[test]
+    fn times_python_cannot_hold_are_no_time() {
+        // Year 1 and year 9999 are the ends; one microsecond past either is none.
+        assert_eq!(
+            unix_to_datetime(-62_135_596_800.0).map(|t| t.to_rfc3339()).as_deref(),
+            Some("0001-01-01T00:00:00+00:00")
+        );
+        assert!(unix_to_datetime(-62_135_596_800.000_01).is_none());
+        assert!(unix_to_datetime(253_402_300_799.999_999).is_some());
+        // In milliseconds, rounding to the microsecond lands on year 10000.
+        assert!(unix_to_datetime(253_402_300_799_999.999_9).is_none());
+        assert!(millis_to_datetime(253_402_300_800_000.0).is_none());
+        assert!(unix_to_datetime(f64::NAN).is_none());
     }
 
     #[test]

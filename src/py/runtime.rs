@@ -133,11 +133,16 @@ impl IoRuntime {
         F: Future<Output = ()> + Send + 'static,
     {
         let alive = Background::begin(self);
+        // Unconstrained: a task that used up tokio's cooperative budget is woken again through
+        // the scheduler's per-`block_on` list of deferred tasks, which is dropped when that
+        // `block_on` returns; here several threads take turns driving, and a wake-up lost that
+        // way would stall the task until its next timer. These tasks wait on I/O and timers, so
+        // they yield by themselves.
         self.runtime
-            .spawn(async move {
+            .spawn(tokio::task::unconstrained(async move {
                 let _alive = alive;
                 fut.await;
-            })
+            }))
             .abort_handle()
     }
 
