@@ -302,3 +302,48 @@ def test_the_fake_refuses_a_delay_out_of_range(make_server):
 
 def test_the_secrets_used_here_are_the_ones_the_fakes_check(server):
     assert secret_of(server) in SECRETS
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_level_changes_between_calls_take_effect_at_the_next_call(make_server):
+    # The DEBUG question is answered from the logger's own cache when it can be: every way of
+    # changing the level must still be seen by the very next call.
+    server = make_server("waha")
+    logger = logging.getLogger("wawp_presence")
+    handler = Collect()
+    logger.addHandler(handler)
+    saved, saved_root = logger.level, logging.getLogger().level
+    try:
+        with build_client(PresenceClient, server) as client:
+            logger.setLevel(logging.WARNING)
+            client.get(CHAT)
+            assert handler.messages == []
+            logger.setLevel(logging.DEBUG)
+            client.get(CHAT)
+            assert len(handler.messages) == 1 and " -> 200 " in handler.messages[0]
+            logging.disable(logging.DEBUG)
+            client.get(CHAT)
+            assert len(handler.messages) == 1
+            logging.disable(logging.NOTSET)
+            client.get(CHAT)
+            assert len(handler.messages) == 2
+            # A parent's level counts too.
+            logger.setLevel(logging.NOTSET)
+            logging.getLogger().setLevel(logging.INFO)
+            client.get(CHAT)
+            assert len(handler.messages) == 2
+            logging.getLogger().setLevel(logging.DEBUG)
+            client.get(CHAT)
+            assert len(handler.messages) == 3
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+        logging.getLogger().setLevel(saved_root)

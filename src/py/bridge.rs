@@ -22,7 +22,7 @@ use pyo3::{intern, IntoPyObjectExt};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::errors::to_pyerr;
-use super::port::{Port, PortShared};
+use super::port::{Port, PortShared, Started};
 use crate::core::error::Error;
 
 /// Makes the Python value of a result; runs on the loop thread, with the GIL.
@@ -113,15 +113,16 @@ impl Call {
             State::Ready(fut) => {
                 super::logging::refresh(py);
                 let (event_loop, port) = Port::for_running_loop(py)?;
-                let future = event_loop.call_method0(intern!(py, "create_future"))?;
-                let key = Port::register(&port, &future)?;
-                if let Some(outcome) = Port::run_now(&port, &event_loop, key, fut)? {
-                    // Ended on the spot: the coroutine ends at its first send, as one that
-                    // never had to wait does.
-                    drop(state);
-                    let value = outcome.map_err(|e| to_pyerr(py, e)).and_then(|convert| convert(py))?;
-                    return Err(PyStopIteration::new_err((value,)));
-                }
+                let (future, key) = match Port::start_call(&port, &event_loop, fut)? {
+                    Started::Done(outcome) => {
+                        // Ended on the spot: the coroutine ends at its first send, as one that
+                        // never had to wait does.
+                        drop(state);
+                        let value = outcome.map_err(|e| to_pyerr(py, e)).and_then(|convert| convert(py))?;
+                        return Err(PyStopIteration::new_err((value,)));
+                    }
+                    Started::Later(future, key) => (future, key),
+                };
                 future.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
                 *state = State::Waiting { future: future.clone().unbind(), port: Arc::clone(&port.get().shared), key };
                 Ok(future.unbind())

@@ -3,8 +3,8 @@
 //! Records are made on the I/O threads, which never take the GIL (a Python thread holding it
 //! for seconds would stall every request in flight). They wait in a bounded queue until a Python
 //! thread empties it: a blocking call when it returns, the asyncio bridge when it delivers
-//! results. Whether DEBUG is on is read from Python once per call, when the GIL is held anyway,
-//! and kept in an atomic for the I/O threads.
+//! results. Whether DEBUG is on is read once per call, when the GIL is held anyway (from the
+//! logger's own cache when it has the answer), and kept in an atomic for the I/O threads.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -13,6 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
 
 const TARGET: &str = "wawp_presence";
 /// Records kept while no Python thread empties the queue; beyond it the oldest are dropped and
@@ -26,6 +27,7 @@ static DROPPED: AtomicUsize = AtomicUsize::new(0);
 static PENDING: AtomicBool = AtomicBool::new(false);
 static QUEUE: Mutex<VecDeque<(u8, String)>> = Mutex::new(VecDeque::new());
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static CACHE: PyOnceLock<Option<Py<PyDict>>> = PyOnceLock::new();
 
 struct PythonLogger;
 
@@ -75,13 +77,32 @@ pub fn install() {
     }
 }
 
-/// Reads whether the Python logger takes DEBUG records (one question per call).
+/// Reads whether the Python logger takes DEBUG records, once per call. `Logger.isEnabledFor`
+/// keeps its answers in the logger's `_cache` dict, which `setLevel`, `disable` and the like
+/// clear in place: a hit there is the answer without calling into Python. A logger of another
+/// class (`logging.setLoggerClass`) is always asked.
 pub fn refresh(py: Python<'_>) {
-    let on = logger(py)
-        .and_then(|l| l.call_method1(pyo3::intern!(py, "isEnabledFor"), (PY_DEBUG,)))
-        .and_then(|r| r.is_truthy())
-        .unwrap_or(false);
+    let cached = CACHE.get_or_init(py, || cache_of(py)).as_ref().and_then(|cache| {
+        cache.bind(py).get_item(PY_DEBUG).ok().flatten().map(|answer| answer.is_truthy().unwrap_or(false))
+    });
+    let on = cached.unwrap_or_else(|| {
+        logger(py)
+            .and_then(|l| l.call_method1(pyo3::intern!(py, "isEnabledFor"), (PY_DEBUG,)))
+            .and_then(|r| r.is_truthy())
+            .unwrap_or(false)
+    });
     DEBUG_ON.store(on, Ordering::Relaxed);
+}
+
+/// The logger's answer cache, if it is a plain `logging.Logger` with one.
+fn cache_of(py: Python<'_>) -> Option<Py<PyDict>> {
+    let logger = logger(py).ok()?;
+    let standard = py.import("logging").ok()?.getattr("Logger").ok()?;
+    let own = logger.get_type().getattr("isEnabledFor").ok()?;
+    if !own.is(&standard.getattr("isEnabledFor").ok()?) {
+        return None;
+    }
+    logger.getattr("_cache").ok()?.cast_into::<PyDict>().ok().map(Bound::unbind)
 }
 
 /// Hands every queued record to Python's logger, in order. A logging error is Python's to

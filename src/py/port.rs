@@ -1,14 +1,14 @@
 //! An event loop's port: where its calls start and where their results come back.
 //!
 //! A call sent to for the first time runs at once when nothing else is due on the loop (a lone
-//! `await`; see `run_now`). Otherwise it is queued here, and the first call of a round asks the
+//! `await`; see `start_call`). Otherwise it is queued here, and the first call of a round asks the
 //! loop (`call_soon`) to start them all once every task that was ready has had its turn, so a
 //! `gather` starts as one batch. A small batch is driven right there on the loop's thread, for
 //! at most `INLINE_BUDGET`: against a fast server it ends without any hand-over between threads.
 //! What is left, or a large batch, runs on the I/O runtime; its results come back through a queue
 //! and a socket the loop watches (`add_reader`), written to once per batch, never with the GIL.
-//! A batch that needed the hand-over turns the inline attempt off for a while, so a slow server
-//! costs the loop at most one budget a second.
+//! Batches that needed the hand-over several times in a row turn the inline attempt off for a
+//! while, so a slow server costs the loop at most one budget a second.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -40,8 +40,10 @@ const INLINE_BUDGET_PER_CALL: Duration = Duration::from_micros(50);
 const INLINE_BUDGET_MAX: Duration = Duration::from_millis(5);
 /// Batches larger than this go to the I/O runtime at once.
 const INLINE_MAX_CALLS: usize = 256;
-/// How long inline attempts stay off after one ran out of budget.
+/// How long inline attempts stay off once `INLINE_MISSES` in a row ran out of budget. One miss
+/// is not enough: on a busy machine a fast server's answer is sometimes late.
 const INLINE_BACKOFF: Duration = Duration::from_secs(1);
+const INLINE_MISSES: u32 = 3;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -65,7 +67,8 @@ impl Future for Keyed {
 /// A call waiting for its result: a weak reference to its asyncio future, and its task once it
 /// runs on the I/O runtime.
 struct Waiter {
-    future: Py<PyAny>,
+    /// `None` only while a lone call runs inline (it may need no future at all).
+    future: Option<Py<PyAny>>,
     task: Option<AbortHandle>,
 }
 
@@ -81,6 +84,8 @@ pub struct PortShared {
     next_key: AtomicU64,
     /// No inline attempt before this.
     inline_after: Mutex<Option<Instant>>,
+    /// Inline attempts in a row that ran out of budget.
+    inline_misses: std::sync::atomic::AtomicU32,
 }
 
 impl PortShared {
@@ -105,7 +110,8 @@ impl PortShared {
     /// Completes the future of `key` with `outcome`, on the loop's thread.
     fn deliver(&self, py: Python<'_>, key: u64, outcome: Outcome) -> PyResult<()> {
         let waiter = lock(&self.waiting).remove(&key);
-        let Some(future) = waiter.map(|w| w.future.bind(py).call0()).transpose()?.filter(|f| !f.is_none()) else {
+        let future = waiter.and_then(|w| w.future).map(|weak| weak.bind(py).call0()).transpose()?;
+        let Some(future) = future.filter(|f| !f.is_none()) else {
             return Ok(()); // its coroutine is gone
         };
         if future.call_method0(intern!(py, "done"))?.is_truthy()? {
@@ -187,8 +193,13 @@ impl PortShared {
         };
         rt.note_driven();
         if inline && !handed_over.is_empty() {
-            // The server is not that fast: stop holding the loop up for it, for a while.
-            *lock(&self.inline_after) = Some(Instant::now() + INLINE_BACKOFF);
+            // Several misses in a row: the server is not that fast; stop holding the loop up
+            // for it, for a while (after which one more miss turns inline attempts off again).
+            if self.inline_misses.fetch_add(1, Ordering::Relaxed) + 1 >= INLINE_MISSES {
+                *lock(&self.inline_after) = Some(Instant::now() + INLINE_BACKOFF);
+            }
+        } else if inline {
+            self.inline_misses.store(0, Ordering::Relaxed);
         }
         let mut waiting = lock(&self.waiting);
         for (key, task) in handed_over {
@@ -210,6 +221,12 @@ impl PortShared {
 /// The core's error for a runtime that could not be started (the message is Python's).
 fn runtime_failure(py: Python<'_>, err: &PyErr) -> crate::core::error::Error {
     crate::core::error::Error::new(crate::core::error::ErrorKind::Closed, err.value(py).to_string())
+}
+
+/// What starting a call gave: its outcome, or a future of the loop to wait on.
+pub enum Started<'py> {
+    Done(Outcome),
+    Later(Bound<'py, PyAny>, u64),
 }
 
 /// One event loop's port.
@@ -274,29 +291,30 @@ impl Port {
             waiting: Mutex::new(HashMap::new()),
             next_key: AtomicU64::new(0),
             inline_after: Mutex::new(None),
+            inline_misses: std::sync::atomic::AtomicU32::new(0),
         };
         Ok(Port { shared: Arc::new(shared), reader })
     }
 
     /// Registers `future` for the result of a call; returns the call's key.
-    pub fn register(port: &Bound<'_, Port>, future: &Bound<'_, PyAny>) -> PyResult<u64> {
+    fn register(port: &Bound<'_, Port>, future: &Bound<'_, PyAny>) -> PyResult<u64> {
         let shared = &port.get().shared;
         let weak = WEAKREF.import(port.py(), "weakref", "ref")?.call1((future,))?;
         let key = shared.next_key.fetch_add(1, Ordering::Relaxed);
-        lock(&shared.waiting).insert(key, Waiter { future: weak.unbind(), task: None });
+        lock(&shared.waiting).insert(key, Waiter { future: Some(weak.unbind()), task: None });
         Ok(key)
     }
 
-    /// Runs call `key` at once when nothing else waits to run on the loop (a lone `await`), on
-    /// the loop's thread and within `INLINE_BUDGET`: its outcome, if it ended. Otherwise the call
-    /// goes on as every other does: queued for this round's batch, or, when it ran out of budget,
-    /// handed to the I/O runtime (before the GIL is taken back); its future is completed later.
-    pub fn run_now(
-        port: &Bound<'_, Port>,
-        event_loop: &Bound<'_, PyAny>,
-        key: u64,
+    /// Starts a call. When nothing else waits to run on the loop (a lone `await`) it runs at
+    /// once, on the loop's thread and within `INLINE_BUDGET`, and its outcome is returned if it
+    /// ended: no asyncio future is made for it. Otherwise the call goes on as every other does:
+    /// queued for this round's batch, or, when it ran out of budget, handed to the I/O runtime
+    /// (before the GIL is taken back); the future returned is completed later.
+    pub fn start_call<'py>(
+        port: &Bound<'py, Port>,
+        event_loop: &Bound<'py, PyAny>,
         fut: CoreFuture,
-    ) -> PyResult<Option<Outcome>> {
+    ) -> PyResult<Started<'py>> {
         let py = port.py();
         let shared = &port.get().shared;
         // `_ready` is the loop's queue of callbacks due now (asyncio's own loops have it): with
@@ -305,14 +323,26 @@ impl Port {
             && shared.inline_allowed(1)
             && event_loop.getattr(intern!(py, "_ready")).and_then(|ready| ready.len()).is_ok_and(|n| n == 0);
         if !alone {
+            let future = event_loop.call_method0(intern!(py, "create_future"))?;
+            let key = Port::register(port, &future)?;
             Port::queue(port, event_loop, Keyed { key, fut })?;
-            return Ok(None);
+            return Ok(Started::Later(future, key));
         }
+        let key = shared.next_key.fetch_add(1, Ordering::Relaxed);
+        lock(&shared.waiting).insert(key, Waiter { future: None, task: None });
         let done = shared.run(py, runtime()?, vec![Keyed { key, fut }], true);
-        Ok(done.into_iter().next().map(|(key, outcome)| {
+        if let Some((_, outcome)) = done.into_iter().next() {
             lock(&shared.waiting).remove(&key);
-            outcome
-        }))
+            return Ok(Started::Done(outcome));
+        }
+        // Handed over: its result reaches the loop through `drain`, which runs on this thread
+        // only after this returns, so the future is in place before it is looked for.
+        let future = event_loop.call_method0(intern!(py, "create_future"))?;
+        let weak = WEAKREF.import(py, "weakref", "ref")?.call1((&future,))?;
+        if let Some(waiter) = lock(&shared.waiting).get_mut(&key) {
+            waiter.future = Some(weak.unbind());
+        }
+        Ok(Started::Later(future, key))
     }
 
     /// Queues a call for this round's batch; the first of a round asks the loop to start them.
