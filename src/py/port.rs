@@ -160,13 +160,9 @@ impl PortShared {
                 })
                 .collect()
         };
-        let was_idle = rt.was_idle();
         let (done, handed_over) = if inline {
             py.detach(|| {
                 let (done, rest) = rt.runtime().block_on(async {
-                    if was_idle {
-                        super::runtime::notice_closed_connections().await;
-                    }
                     let calls = u32::try_from(batch.len()).unwrap_or(u32::MAX);
                     let budget =
                         INLINE_BUDGET.saturating_add(INLINE_BUDGET_PER_CALL.saturating_mul(calls.saturating_sub(1)));
@@ -191,7 +187,6 @@ impl PortShared {
         } else {
             (Vec::new(), hand_over(batch))
         };
-        rt.note_driven();
         if inline && !handed_over.is_empty() {
             // Several misses in a row: the server is not that fast; stop holding the loop up
             // for it, for a while (after which one more miss turns inline attempts off again).

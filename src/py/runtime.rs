@@ -17,9 +17,9 @@
 //! builds a fresh runtime (the parent's is leaked, as it cannot be shut down from there).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Condvar, Mutex, Once, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -29,9 +29,6 @@ use tokio::task::AbortHandle;
 
 /// How long a blocking call waits before it looks for a pending signal (Ctrl-C).
 const SIGNAL_CHECK_SLICE: Duration = Duration::from_millis(50);
-/// A runtime nobody drove for longer than this may hold pooled connections that the server has
-/// closed meanwhile: a blocking call first lets their tasks notice (two scheduler rounds).
-const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);
 /// Scheduler rounds run after the last background task ends or a blocking call is abandoned:
 /// enough for connection tasks woken by a cancellation to close their sockets.
 const SETTLE_ROUNDS: usize = 4;
@@ -80,9 +77,6 @@ pub struct IoRuntime {
     /// Tells the driving `block_on` that the background count reached zero.
     idle: Notify,
     driver: Once,
-    /// When the runtime was last driven, in ms since `born` (see `block_on`).
-    born: Instant,
-    last_driven_ms: AtomicU64,
 }
 
 static IO: PerProcess<IoRuntime> = PerProcess::new();
@@ -100,8 +94,6 @@ pub fn runtime() -> PyResult<&'static IoRuntime> {
             work: Condvar::new(),
             idle: Notify::new(),
             driver: Once::new(),
-            born: Instant::now(),
-            last_driven_ms: AtomicU64::new(0),
         })
     })
 }
@@ -109,17 +101,6 @@ pub fn runtime() -> PyResult<&'static IoRuntime> {
 impl IoRuntime {
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
-    }
-
-    pub fn note_driven(&self) {
-        let ms = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_driven_ms.store(ms, Ordering::Relaxed);
-    }
-
-    /// Whether nobody has driven the runtime for longer than `IDLE_CHECK_AFTER`.
-    pub fn was_idle(&self) -> bool {
-        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
-        now.saturating_sub(self.last_driven_ms.load(Ordering::Relaxed)) > IDLE_CHECK_AFTER.as_millis() as u64
     }
 
     fn count(&self) -> std::sync::MutexGuard<'_, usize> {
@@ -158,7 +139,6 @@ impl IoRuntime {
                 self.until_idle().await;
                 settle().await;
             });
-            self.note_driven();
         });
         // Without a driver thread, background work still runs whenever a blocking call drives;
         // there is nothing better to do with the error.
@@ -200,13 +180,6 @@ impl Drop for Background {
     }
 }
 
-/// A connection idle in the pool may have been closed by the server while nobody drove the
-/// runtime: two scheduler rounds let its task see that before a request picks one.
-pub async fn notice_closed_connections() {
-    tokio::task::yield_now().await;
-    tokio::task::yield_now().await;
-}
-
 /// Lets tasks that a cancellation woke (a connection closing its socket) run.
 async fn settle() {
     for _ in 0..SETTLE_ROUNDS {
@@ -233,14 +206,9 @@ where
     let rt = runtime()?;
     super::logging::refresh(py);
     let mut fut = Box::pin(fut);
-    let was_idle = rt.was_idle();
     let first = py.detach(|| {
-        let first = rt.runtime.block_on(async {
-            if was_idle {
-                notice_closed_connections().await;
-            }
-            tokio::time::timeout(SIGNAL_CHECK_SLICE, fut.as_mut()).await
-        });
+        // (The timer is made inside the runtime: outside, tokio has no clock to give it.)
+        let first = rt.runtime.block_on(async { tokio::time::timeout(SIGNAL_CHECK_SLICE, fut.as_mut()).await });
         // Still running: hand it over before taking the GIL back, which may take seconds.
         first.map_err(|_| {
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -267,7 +235,6 @@ where
             }
         },
     };
-    rt.note_driven();
     super::logging::emit_pending(py);
     outcome
 }
