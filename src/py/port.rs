@@ -166,10 +166,21 @@ impl PortShared {
                     let calls = u32::try_from(batch.len()).unwrap_or(u32::MAX);
                     let budget =
                         INLINE_BUDGET.saturating_add(INLINE_BUDGET_PER_CALL.saturating_mul(calls.saturating_sub(1)));
-                    let mut pending: FuturesUnordered<Keyed> = batch.into_iter().collect();
-                    let mut done = Vec::new();
                     let budget = tokio::time::sleep(budget.min(INLINE_BUDGET_MAX));
                     tokio::pin!(budget);
+                    let mut batch = batch;
+                    if batch.len() == 1 {
+                        if let Some(mut lone) = batch.pop() {
+                            // A lone await: no set of futures to keep.
+                            return tokio::select! {
+                                biased;
+                                result = &mut lone => (vec![result], Vec::new()),
+                                () = &mut budget => (Vec::new(), vec![lone]),
+                            };
+                        }
+                    }
+                    let mut pending: FuturesUnordered<Keyed> = batch.into_iter().collect();
+                    let mut done = Vec::new();
                     loop {
                         tokio::select! {
                             biased;
