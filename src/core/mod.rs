@@ -13,7 +13,7 @@ mod transport;
 pub mod watch;
 pub mod webhook;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "fake"))]
 mod client_tests;
 #[cfg(test)]
 mod fuzz_tests;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use super::error::Error;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Backend {
     /// The hosted Wawp API.
     Wawp,

@@ -28,7 +28,7 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Intercept;
 use hyper_util::rt::TokioIo;
-use tower::Service;
+use tower_service::Service;
 
 type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
 type Sender = SendRequest<Full<Bytes>>;

@@ -118,7 +118,7 @@ impl Watcher {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "fake"))]
 mod tests {
     use super::*;
     use crate::core::client::ClientConfig;

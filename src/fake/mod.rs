@@ -8,9 +8,7 @@ mod routes;
 mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::fmt;
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -18,53 +16,8 @@ use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
 use tokio::sync::watch;
 
-/// Which server the fake imitates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Backend {
-    Wawp,
-    Waha,
-}
-
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Wawp => "wawp",
-            Backend::Waha => "waha",
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The error of `Backend::from_str`: the text that named no backend.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownBackend(pub String);
-
-impl fmt::Display for UnknownBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown backend {:?}: expected \"wawp\" or \"waha\"", self.0)
-    }
-}
-
-impl std::error::Error for UnknownBackend {}
-
-impl FromStr for Backend {
-    type Err = UnknownBackend;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.eq_ignore_ascii_case("wawp") {
-            Ok(Backend::Wawp)
-        } else if s.eq_ignore_ascii_case("waha") {
-            Ok(Backend::Waha)
-        } else {
-            Err(UnknownBackend(s.to_owned()))
-        }
-    }
-}
+/// Which server the fake imitates: the client's own list of backends.
+pub use crate::core::routes::Backend;
 
 #[derive(Clone, Debug)]
 pub struct FakeConfig {
@@ -288,8 +241,8 @@ pub struct FakeServer {
     stop: watch::Sender<bool>,
 }
 
-impl fmt::Debug for FakeServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Debug for FakeServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeServer").field("backend", &self.shared.config.backend).field("url", &self.url()).finish()
     }
 }

@@ -145,14 +145,6 @@ async fn raw_exchange(server: &FakeServer, request: &str) -> Vec<u8> {
 }
 
 #[test]
-fn backend_names_parse_case_insensitively() {
-    assert_eq!("WAWP".parse::<Backend>(), Ok(Backend::Wawp));
-    assert_eq!("waha".parse::<Backend>(), Ok(Backend::Waha));
-    assert_eq!(Backend::Waha.as_str(), "waha");
-    assert!("evolution".parse::<Backend>().is_err());
-}
-
-#[test]
 fn default_config_has_fresh_random_credentials() {
     let (a, b) = (FakeConfig::default(), FakeConfig::default());
     assert_ne!(a.access_token, b.access_token);

@@ -4,6 +4,7 @@ pub mod args;
 pub mod bridge;
 pub mod client;
 pub mod errors;
+#[cfg(feature = "fake")]
 pub mod fake;
 pub mod logging;
 pub mod models;
@@ -18,6 +19,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
     models::register(m)?;
     client::register(m)?;
+    #[cfg(feature = "fake")]
     fake::register(m)?;
     watch::register(m)?;
     webhook::register(m)?;
