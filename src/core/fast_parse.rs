@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::chat_id;
-use super::model::{unix_to_datetime, ChatPresence, ParticipantPresence, PresenceState};
-use super::webhook::{PresenceEvent, EVENT_NAME};
+use super::model::{unix_to_datetime, ChatPresence, ParticipantPresence, PresenceEvent, PresenceState, EVENT_NAME};
 
 #[derive(Deserialize)]
 struct Chat<'a> {

@@ -2,11 +2,15 @@
 
 pub mod chat_id;
 pub mod client;
+pub mod config;
+mod connection;
 pub mod error;
+mod exchange;
 mod fast_parse;
 pub mod fork;
 pub mod model;
 mod redact;
+pub mod retry;
 pub mod routes;
 pub mod secret;
 mod transport;

@@ -112,6 +112,21 @@ impl ChatPresence {
     }
 }
 
+/// The webhook event this package reads.
+pub const EVENT_NAME: &str = "presence.update";
+
+/// One `presence.update` delivery. `id` is the sender's event id: a retried delivery repeats
+/// it, so it is the key for dropping duplicates.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PresenceEvent {
+    pub id: Option<String>,
+    /// When the sender created the event (the envelope's milliseconds).
+    pub timestamp: Option<DateTime<Utc>>,
+    pub session: Option<String>,
+    pub engine: Option<String>,
+    pub chat: ChatPresence,
+}
+
 /// A `lastSeen` at or above this is milliseconds (10^11 seconds is the year 5138).
 const MILLIS_THRESHOLD: f64 = 1e11;
 

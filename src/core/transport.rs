@@ -12,26 +12,21 @@
 //! eyeballs, `TCP_NODELAY`) and its CONNECT `Tunnel`, hyper-rustls for TLS with the platform's
 //! trust store.
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHORIZATION, USER_AGENT};
 use http::{Request, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Intercept;
-use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
-type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
-type Sender = SendRequest<Full<Bytes>>;
+use super::connection::{now_ms, Conn, Stream, BUSY, RECHECK_AFTER_MS};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What went wrong, by the stage it went wrong at; the client words the message.
@@ -73,86 +68,6 @@ pub struct Transport {
     proxy_authorization: Option<HeaderValue>,
     idle: Mutex<Vec<Conn>>,
     max_idle: usize,
-}
-
-/// A connection that is not in the pool is closed when dropped: an abandoned request (timed
-/// out, cancelled) never leaves a half-read answer on a connection someone else takes.
-struct Conn {
-    sender: Sender,
-    task: tokio::task::AbortHandle,
-    state: Arc<ConnState>,
-    /// When it was last put back in the pool (as `idle_since`), kept at checkout.
-    idle_ms: u64,
-    /// The socket, only to peek at (see `peer_has_closed`).
-    fd: Option<Fd>,
-}
-
-#[cfg(unix)]
-type Fd = std::os::fd::RawFd;
-#[cfg(not(unix))]
-type Fd = ();
-
-impl Conn {
-    /// Whether the server has closed this idle connection (or reset it). The descriptor is only
-    /// peeked at, which changes nothing whatever it has become: at worst a stale answer sends
-    /// the request down the usual path, where hyper finds the connection closed.
-    #[cfg(unix)]
-    fn peer_has_closed(&self) -> bool {
-        let Some(fd) = self.fd else { return false };
-        let mut byte = 0u8;
-        // SAFETY: a one-byte buffer we own; MSG_PEEK leaves the socket's data where it is.
-        let n = unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
-        match n {
-            0 => true,
-            n if n > 0 => false, // data (a TLS ticket, say) is the connection's to read
-            _ => std::io::Error::last_os_error().kind() != std::io::ErrorKind::WouldBlock,
-        }
-    }
-
-    #[cfg(not(unix))]
-    fn peer_has_closed(&self) -> bool {
-        false
-    }
-}
-
-#[cfg(unix)]
-fn socket_of(stream: &Stream) -> Option<Fd> {
-    use std::os::fd::AsRawFd;
-    Some(match stream {
-        MaybeHttpsStream::Http(tcp) => tcp.inner().as_raw_fd(),
-        MaybeHttpsStream::Https(tls) => tls.inner().get_ref().0.inner().inner().as_raw_fd(),
-    })
-}
-
-#[cfg(not(unix))]
-fn socket_of(_: &Stream) -> Option<Fd> {
-    None
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// When the connection went idle (milliseconds since `epoch()`), or `BUSY`.
-struct ConnState {
-    idle_since: AtomicU64,
-}
-
-const BUSY: u64 = u64::MAX;
-/// A kept connection idle this long is checked for a close before it is used (a back-to-back
-/// call does not pay for the system call).
-const RECHECK_AFTER_MS: u64 = 1;
-
-/// tokio's clock, which a test can pause.
-fn epoch() -> tokio::time::Instant {
-    static EPOCH: OnceLock<tokio::time::Instant> = OnceLock::new();
-    *EPOCH.get_or_init(tokio::time::Instant::now)
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(epoch().elapsed().as_millis()).unwrap_or(BUSY - 1)
 }
 
 impl Transport {
@@ -355,36 +270,7 @@ impl Transport {
             Connector::Tunnel(c) => call(c.clone(), self.server.clone()).await?,
             Connector::Forward(c, proxy) => call(c.clone(), proxy.clone()).await?,
         };
-        let fd = socket_of(&stream);
-        let (sender, connection) =
-            http1::handshake(stream).await.map_err(|e| Failure::Connect(format!("HTTP handshake: {}", chain(&e))))?;
-        let state = Arc::new(ConnState { idle_since: AtomicU64::new(BUSY) });
-        // Unconstrained, as the bindings' own tasks are (see `py::runtime::IoRuntime::spawn`).
-        let task =
-            tokio::spawn(tokio::task::unconstrained(close_when_idle(connection, Arc::clone(&state)))).abort_handle();
-        Ok(Conn { sender, task, state, idle_ms: BUSY, fd })
-    }
-}
-
-/// Drives a connection until it ends or has been idle for `POOL_IDLE_TIMEOUT`.
-async fn close_when_idle(connection: impl Future, state: Arc<ConnState>) {
-    let idle_for = super::client::POOL_IDLE_TIMEOUT;
-    let mut connection = pin!(connection);
-    let mut check = tokio::time::Instant::now() + idle_for;
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut connection => return,
-            () = tokio::time::sleep_until(check) => {
-                let since = state.idle_since.load(Ordering::Relaxed);
-                let idle_ms = u64::try_from(idle_for.as_millis()).unwrap_or(u64::MAX);
-                if since != BUSY && now_ms().saturating_sub(since) >= idle_ms {
-                    return;
-                }
-                let wait = if since == BUSY { idle_for } else { Duration::from_millis((since + idle_ms).saturating_sub(now_ms())) };
-                check = tokio::time::Instant::now() + wait.max(Duration::from_millis(1));
-            }
-        }
+        Conn::start(stream).await.map_err(|e| Failure::Connect(format!("HTTP handshake: {}", chain(&e))))
     }
 }
 
@@ -413,78 +299,5 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// Accepts one connection, answers `answers` requests on it, then reports how long the
-    /// client kept it open after the last answer.
-    async fn one_connection_server(answers: usize) -> (url::Url, tokio::task::JoinHandle<Duration>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = url::Url::parse(&format!("http://{}/x", listener.local_addr().expect("addr"))).expect("url");
-        let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.expect("accept");
-            let mut buf = vec![0u8; 4096];
-            for _ in 0..answers {
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let n = socket.read(&mut buf).await.expect("read");
-                    seen.extend_from_slice(&buf[..n]);
-                }
-                socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").await.expect("write");
-            }
-            let idle_from = tokio::time::Instant::now();
-            while socket.read(&mut buf).await.map_or(0, |n| n) > 0 {}
-            idle_from.elapsed()
-        });
-        (url, server)
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_idle_connection_is_closed_after_the_idle_timeout() {
-        let (url, server) = one_connection_server(2).await;
-        let transport = Transport::new(&url, "test", 4, None).expect("transport");
-        for _ in 0..2 {
-            let reply = transport.send(http::Method::GET, &url, &[], None, 1024).await.expect("answer");
-            assert_eq!((reply.status, &reply.body[..]), (200, &b"{}"[..]));
-        }
-        let idle = server.await.expect("server");
-        let limit = super::super::client::POOL_IDLE_TIMEOUT;
-        assert!(idle >= limit && idle < limit + Duration::from_secs(1), "closed after {idle:?}");
-    }
-
-    #[tokio::test]
-    async fn an_abandoned_request_closes_its_connection() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = url::Url::parse(&format!("http://{}/x", listener.local_addr().expect("addr"))).expect("url");
-        let transport = Transport::new(&url, "test", 4, None).expect("transport");
-        let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.expect("accept");
-            let mut buf = vec![0u8; 4096];
-            // Reads the request, never answers, and returns when the client hangs up.
-            while socket.read(&mut buf).await.map_or(0, |n| n) > 0 {}
-        });
-        let call = transport.send(http::Method::GET, &url, &[], None, 1024);
-        assert!(tokio::time::timeout(Duration::from_millis(100), call).await.is_err());
-        tokio::time::timeout(Duration::from_secs(5), server).await.expect("the connection was closed").expect("server");
-        assert!(transport.idle.lock().expect("lock").is_empty());
-    }
-
-    #[test]
-    fn a_chain_of_errors_reads_outer_to_inner_without_repeats() {
-        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        #[derive(Debug)]
-        struct Outer(std::io::Error);
-        impl std::fmt::Display for Outer {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("tcp connect error")
-            }
-        }
-        impl std::error::Error for Outer {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-        assert_eq!(chain(&Outer(inner)), "tcp connect error: refused");
-    }
-}
+#[path = "transport_tests.rs"]
+mod tests;

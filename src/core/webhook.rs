@@ -13,25 +13,13 @@ use super::chat_id;
 use super::error::{Error, ErrorKind, Result};
 use super::model::{self, ChatPresence};
 
-pub const EVENT_NAME: &str = "presence.update";
+pub use super::model::{PresenceEvent, EVENT_NAME};
 pub const SIGNATURE_HEADER: &str = "X-Webhook-Hmac";
 pub const ALGORITHM_HEADER: &str = "X-Webhook-Hmac-Algorithm";
 pub const TIMESTAMP_HEADER: &str = "X-Webhook-Timestamp";
 
 /// Longest piece of untrusted text (an event name, an algorithm name) quoted in a message.
 const QUOTE_CHARS: usize = 64;
-
-/// One `presence.update` delivery. `id` is the sender's event id: a retried delivery repeats
-/// it, so it is the key for dropping duplicates.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct PresenceEvent {
-    pub id: Option<String>,
-    /// When the sender created the event (the envelope's milliseconds).
-    pub timestamp: Option<DateTime<Utc>>,
-    pub session: Option<String>,
-    pub engine: Option<String>,
-    pub chat: ChatPresence,
-}
 
 fn invalid_event(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidEvent, message)

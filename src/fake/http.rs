@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use super::routes::{error_json, json, unauthorized};
+use super::routes::{decode_query, error_json, json_answer, unauthorized};
 use super::{Backend, Fault, RecordedRequest, Shared};
 
 /// Larger bodies get 413; presence bodies are a few dozen bytes.
@@ -152,7 +152,7 @@ impl App {
                 if param("access_token") != Some(config.access_token.as_str()) {
                     Some(unauthorized())
                 } else if param("instance_id") != Some(config.instance_id.as_str()) {
-                    Some(json(
+                    Some(json_answer(
                         StatusCode::NOT_FOUND,
                         serde_json::json!({
                             "code": "invalid_session",
@@ -165,10 +165,6 @@ impl App {
             }
         }
     }
-}
-
-pub(super) fn decode_query(query: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect()
 }
 
 fn record(parts: &Parts, body: &[u8]) -> RecordedRequest {

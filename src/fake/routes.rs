@@ -11,9 +11,8 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json as j, Value};
+use serde_json::{json, Value};
 
-use super::http::decode_query;
 use super::{Backend, Shared};
 
 type PathParams = Result<Path<HashMap<String, String>>, PathRejection>;
@@ -36,14 +35,14 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
     routes.fallback(not_found).method_not_allowed_fallback(not_found).with_state(shared)
 }
 
-pub(super) fn json(status: StatusCode, body: Value) -> Response {
+pub(super) fn json_answer(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
 /// NestJS's default error body, which both servers use for most statuses.
 pub(super) fn error_json(status: StatusCode) -> Response {
     let message = status.canonical_reason().unwrap_or("Error");
-    json(status, j!({ "message": message, "statusCode": status.as_u16() }))
+    json_answer(status, json!({ "message": message, "statusCode": status.as_u16() }))
 }
 
 pub(super) fn unauthorized() -> Response {
@@ -51,9 +50,9 @@ pub(super) fn unauthorized() -> Response {
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
-    json(
+    json_answer(
         StatusCode::NOT_FOUND,
-        j!({
+        json!({
             "message": format!("Cannot {method} {}", uri.path()),
             "error": "Not Found",
             "statusCode": 404,
@@ -64,17 +63,17 @@ async fn not_found(method: Method, uri: Uri) -> Response {
 impl Shared {
     fn bad_request(&self, message: &str) -> Response {
         let body = match self.config.backend {
-            Backend::Waha => j!({ "detail": message }),
-            Backend::Wawp => j!({ "status": 400, "message": message, "error": "Bad Request" }),
+            Backend::Waha => json!({ "detail": message }),
+            Backend::Wawp => json!({ "status": 400, "message": message, "error": "Bad Request" }),
         };
-        json(StatusCode::BAD_REQUEST, body)
+        json_answer(StatusCode::BAD_REQUEST, body)
     }
 
     /// Success of a POST: WAHA's bare 201, Wawp's 200 with a small JSON body.
     fn done(&self) -> Response {
         match self.config.backend {
             Backend::Waha => StatusCode::CREATED.into_response(),
-            Backend::Wawp => json(StatusCode::OK, j!({ "success": true })),
+            Backend::Wawp => json_answer(StatusCode::OK, json!({ "success": true })),
         }
     }
 
@@ -93,7 +92,10 @@ impl Shared {
                     "We didn't find a session with name '{session}'. \
                      Please start it first by using POST /api/sessions/{session}/start request"
                 );
-                return Err(Box::new(json(StatusCode::NOT_FOUND, j!({ "message": message, "statusCode": 404 }))));
+                return Err(Box::new(json_answer(
+                    StatusCode::NOT_FOUND,
+                    json!({ "message": message, "statusCode": 404 }),
+                )));
             }
         }
         let status = self.lock().session_status.clone();
@@ -102,9 +104,9 @@ impl Shared {
                 Backend::Waha => &config.session,
                 Backend::Wawp => &config.instance_id,
             };
-            return Err(Box::new(json(
+            return Err(Box::new(json_answer(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                j!({
+                json!({
                     "error": "Session status is not as expected. Try again later or restart the session",
                     "session": session,
                     "status": status,
@@ -167,7 +169,7 @@ async fn get_one(State(shared): State<Arc<Shared>>, params: PathParams) -> Respo
     let mut state = shared.lock();
     // A read subscribes, as on the real servers.
     state.subscribe(&chat);
-    json(StatusCode::OK, state.read_chat(&chat))
+    json_answer(StatusCode::OK, state.read_chat(&chat))
 }
 
 async fn get_all(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
@@ -177,11 +179,11 @@ async fn get_all(State(shared): State<Arc<Shared>>, params: PathParams) -> Respo
     if shared.config.engine.eq_ignore_ascii_case("WEBJS") {
         let message =
             format!("The method is not implemented by the engine {}. Try another engine.", shared.config.engine);
-        return json(StatusCode::UNPROCESSABLE_ENTITY, j!({ "message": message, "statusCode": 422 }));
+        return json_answer(StatusCode::UNPROCESSABLE_ENTITY, json!({ "message": message, "statusCode": 422 }));
     }
     let mut state = shared.lock();
     let chats: Vec<Value> = state.subscriptions.clone().iter().map(|chat| state.read_chat(chat)).collect();
-    json(StatusCode::OK, Value::Array(chats))
+    json_answer(StatusCode::OK, Value::Array(chats))
 }
 
 async fn subscribe(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
@@ -211,4 +213,9 @@ fn typing(State(shared): State<Arc<Shared>>, params: PathParams, uri: Uri, state
     };
     shared.lock().chat_states.insert(chat, state.to_owned());
     shared.done()
+}
+
+/// A query string's pairs, percent-decoded.
+pub(super) fn decode_query(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect()
 }

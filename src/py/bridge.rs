@@ -12,33 +12,17 @@
 //! coroutine) aborts the core future, which closes its connection.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
-use pyo3::{intern, IntoPyObjectExt};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::errors::to_pyerr;
+use super::outcome::{CoreFuture, Outcome};
 use super::port::{Port, PortShared, Started};
-use crate::core::error::Error;
-
-/// Makes the Python value of a result; runs on the loop thread, with the GIL.
-pub type Convert = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
-/// What a core future ends with, before it becomes Python.
-pub type Outcome = Result<Convert, Error>;
-pub type CoreFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
-
-/// Wraps a core future whose value converts to Python.
-pub fn outcome_of<F, T>(fut: F) -> impl Future<Output = Outcome> + Send + 'static
-where
-    F: Future<Output = Result<T, Error>> + Send + 'static,
-    T: for<'py> IntoPyObject<'py> + Send + 'static,
-{
-    async move { fut.await.map(|value| Box::new(move |py: Python<'_>| value.into_py_any(py)) as Convert) }
-}
 
 enum State {
     /// Not sent to yet: nothing has happened.

@@ -14,9 +14,10 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
 use super::args::{at_least_one, chat_ids, int_in, seconds, valid_chat_ids, ChatIdArg, Text};
-use super::bridge::{outcome_of, Call, Convert, Done};
+use super::bridge::{Call, Done};
 use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
+use super::outcome::{outcome_of, Convert};
 use super::runtime::{block_on, runtime};
 use super::watch::Watch;
 use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION, MAX_MAX_CONNECTIONS, TYPING_REFRESH};

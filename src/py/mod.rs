@@ -8,6 +8,7 @@ pub mod errors;
 pub mod fake;
 pub mod logging;
 pub mod models;
+pub mod outcome;
 pub mod port;
 pub mod runtime;
 pub mod watch;

@@ -12,14 +12,11 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::future::Future;
 use std::io::{ErrorKind as IoErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -29,8 +26,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use tokio::task::AbortHandle;
 
-use super::bridge::{CoreFuture, Outcome};
 use super::errors::to_pyerr;
+use super::outcome::{CoreFuture, Keyed, Outcome};
 use super::runtime::{runtime, IoRuntime};
 
 /// Longest a batch is driven on the loop's own thread before the rest is handed over: a
@@ -47,21 +44,6 @@ const INLINE_MISSES: u32 = 3;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A call by its key, so that what comes back can find its future.
-struct Keyed {
-    key: u64,
-    fut: CoreFuture,
-}
-
-impl Future for Keyed {
-    type Output = (u64, Outcome);
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let key = self.key;
-        self.fut.as_mut().poll(cx).map(|outcome| (key, outcome))
-    }
 }
 
 /// A call waiting for its result: a weak reference to its asyncio future, and its task once it

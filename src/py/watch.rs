@@ -9,9 +9,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use super::args::Text;
-use super::bridge::{outcome_of, Call};
+use super::bridge::Call;
 use super::errors::IntoPyResult;
 use super::models::{extract_last_seen, extract_state, state_object};
+use super::outcome::outcome_of;
 use super::runtime::block_on;
 use crate::core::watch::{PresenceChange, Watcher};
 

@@ -1,0 +1,355 @@
+//! One call over HTTP: the request built from its route, the attempts with backoff and
+//! `Retry-After`, the answer classified, and every error told without a secret in it.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use hyper_util::client::proxy::matcher::Intercept;
+use serde_json::Value;
+
+use super::chat_id;
+use super::config::{without_credentials, ClientConfig};
+use super::error::{Error, ErrorKind, Result};
+use super::model::{self, unwrap_data};
+use super::retry::{self, parse_retry_after, retry_pause};
+use super::routes::{self, Auth, Method, Operation};
+use super::secret::{Redactor, Secret};
+use super::transport::{Failure, Transport};
+
+/// Largest answer body read; anything larger is a protocol error, not an out-of-memory.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// A request as the operations describe it; `send` turns it into HTTP.
+pub(super) struct Call {
+    pub(super) op: Operation,
+    pub(super) chat: Option<String>,
+    pub(super) query: Vec<(&'static str, String)>,
+    pub(super) body: Option<Value>,
+}
+
+impl Call {
+    pub(super) fn new(op: Operation) -> Self {
+        Call { op, chat: None, query: Vec::new(), body: None }
+    }
+}
+
+/// A 2xx answer.
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) body: bytes::Bytes,
+    pub(super) method: Method,
+    /// As sent, credentials included: redacted only when an error or a log line shows it.
+    pub(super) url: url::Url,
+}
+
+/// A connection pool and the process it belongs to: connections made before a fork are tied
+/// to the parent's runtime, so a child builds its own pool.
+pub(super) struct Pool {
+    generation: u64,
+    http: Transport,
+    /// One permit per request on the wire: a request holds one from sending until its answer is
+    /// read, so no more than `max_connections` connections are in use, whatever the fan-out
+    /// (and the pool keeps at most as many idle).
+    connections: tokio::sync::Semaphore,
+    /// The proxy the environment sends this client's requests through, credentials hidden, for
+    /// error messages (a dead proxy otherwise reads as a dead server).
+    proxy: Option<String>,
+}
+
+impl Pool {
+    pub(super) fn new(config: &ClientConfig, base: &url::Url) -> Result<Pool> {
+        let proxy = system_proxy(&config.base_url);
+        let http = Transport::new(base, &config.user_agent, config.max_connections, proxy.as_ref())
+            .map_err(|e| Error::new(ErrorKind::Configuration, format!("cannot set up the HTTP client: {e}")))?;
+        Ok(Pool {
+            generation: super::fork::generation(),
+            http,
+            connections: tokio::sync::Semaphore::new(config.max_connections),
+            proxy: proxy.as_ref().map(shown_proxy),
+        })
+    }
+}
+
+/// What every call goes through: the server's URL parsed once, the credentials, the pool of
+/// this process, redaction and pacing.
+pub(super) struct Exchange {
+    pub(super) config: ClientConfig,
+    /// `base_url`, parsed once: a request's URL is a copy with its path (and query) set.
+    pub(super) base: url::Url,
+    /// The `X-Api-Key` header, built once.
+    pub(super) api_key_header: Option<http::HeaderValue>,
+    /// The path part of `base`, which every request path starts with.
+    pub(super) base_path: String,
+    pub(super) session_segment: String,
+    /// `None` once closed; taken out so the pool goes with the last in-flight call.
+    pub(super) pool: ArcSwapOption<Pool>,
+    pub(super) redactor: Redactor,
+    pub(super) limiter: Option<DefaultDirectRateLimiter>,
+}
+
+impl Exchange {
+    pub(super) fn new(config: ClientConfig) -> Result<Exchange> {
+        let url = config.validate()?;
+        let pool = Pool::new(&config, &url)?;
+        let limiter = config.rate_limit.map(|rate| {
+            // validate() bounds the rate, so the period is a representable Duration.
+            let period = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(24 * 3600));
+            let quota = Quota::with_period(period)
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+                .allow_burst(NonZeroU32::MIN);
+            RateLimiter::direct(quota)
+        });
+        let api_key_header = match (config.backend.spec().auth, &config.api_key) {
+            (Auth::ApiKeyHeader, Some(key)) => {
+                let mut value = http::HeaderValue::from_str(key.expose())
+                    .map_err(|_| Error::invalid_argument("api_key is not a valid header value"))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            _ => None,
+        };
+        Ok(Exchange {
+            base_path: url.path().trim_end_matches('/').to_owned(),
+            base: url,
+            api_key_header,
+            session_segment: chat_id::encode_path_segment(config.session.trim()),
+            redactor: Redactor::new([config.access_token.as_ref(), config.api_key.as_ref()]),
+            pool: ArcSwapOption::from_pointee(pool),
+            limiter,
+            config,
+        })
+    }
+}
+
+impl Exchange {
+    /// The pool for this process: the current one, or a new one after a fork.
+    pub(super) fn pool(&self) -> Result<Arc<Pool>> {
+        let closed = || Error::new(ErrorKind::Closed, "the client is closed");
+        let current = self.pool.load_full().ok_or_else(closed)?;
+        let generation = super::fork::generation();
+        if current.generation == generation {
+            return Ok(current);
+        }
+        let fresh = Arc::new(Pool::new(&self.config, &self.base)?);
+        // Only replace the pool we saw: a close() in between must stay closed.
+        let previous = self.pool.compare_and_swap(&Some(current), Some(Arc::clone(&fresh)));
+        match &*previous {
+            Some(p) if p.generation == generation => Ok(Arc::clone(p)),
+            Some(_) => Ok(fresh),
+            None => Err(closed()),
+        }
+    }
+
+    /// Sends a call, retrying what is worth retrying, and returns its 2xx answer.
+    pub(super) async fn send(&self, call: Call) -> Result<Answer> {
+        let spec = self.config.backend.spec();
+        let route = spec.route(call.op);
+        let chat_segment = call.chat.as_deref().map(chat_id::encode_path_segment);
+        let path = routes::fill_path(route, &self.session_segment, chat_segment.as_deref());
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}{}", self.base_path, path));
+        // The URL parser resolves dot segments, encoded ones too: a request must go to exactly
+        // the route that was filled in, or not at all.
+        if url.path().strip_prefix(self.base_path.as_str()) != Some(path.as_str()) {
+            return Err(Error::invalid_argument(format!(
+                "a path segment would change the request's route ({})",
+                self.redactor.redact(url.path())
+            )));
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if spec.auth == Auth::InstanceQuery {
+                q.append_pair("instance_id", self.config.instance_id.as_deref().unwrap_or_default());
+                q.append_pair("access_token", self.config.access_token.as_ref().map_or("", Secret::expose));
+            }
+            for (k, v) in &call.query {
+                q.append_pair(k, v);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        // What errors and log lines show, made only when one does.
+        let shown = Shown(&self.redactor, &url);
+        let body = call.body.as_ref().map(|b| b.to_string());
+
+        let mut backoff = retry::backoff(self.config.max_retries);
+        let method = route.method.as_str();
+        let tries = self.config.max_retries + 1;
+        let mut attempts = 0;
+        loop {
+            let pool = self.pool()?;
+            if let Some(limiter) = &self.limiter {
+                limiter.until_ready().await;
+            }
+            // Waiting for a free connection is not part of the attempt's timeout: a large fan-out
+            // queues here instead of timing out behind its own requests. The permit is let go
+            // as soon as the answer is read, not held through a retry's pause.
+            let Ok(connection) = pool.connections.acquire().await else {
+                return Err(Error::new(ErrorKind::Closed, "the client is closed"));
+            };
+            attempts += 1;
+            let started = Instant::now();
+            let outcome = self.attempt(&pool, route.method, &url, body.as_deref()).await;
+            drop(connection);
+            let took = started.elapsed().as_millis();
+            let err = match outcome {
+                Ok((status, bytes)) => {
+                    log::debug!(target: "wawp_presence", "{method} {shown} -> {status} in {took} ms");
+                    return Ok(Answer { status, body: bytes, method: route.method, url });
+                }
+                Err(e) => self.redactor.scrub(e.with_request(method, &shown.to_string())),
+            };
+            let what = err.status.map_or_else(|| err.message.clone(), |s| s.to_string());
+            if err.kind.is_retryable() {
+                if let Some(delay) = backoff.next() {
+                    let pause = retry_pause(err.retry_after, delay);
+                    log::debug!(
+                        target: "wawp_presence",
+                        "{method} {shown} -> {what} in {took} ms; retrying in {:.2} s (attempt {attempts} of {tries})",
+                        pause.as_secs_f64()
+                    );
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+            }
+            log::debug!(target: "wawp_presence", "{method} {shown} -> {what} in {took} ms; giving up after {attempts} attempt(s)");
+            return Err(Error { attempts, ..err });
+        }
+    }
+
+    /// One HTTP exchange, bounded by the timeout as a whole (connect, send, read).
+    async fn attempt(
+        &self,
+        pool: &Pool,
+        method: Method,
+        url: &url::Url,
+        body: Option<&str>,
+    ) -> Result<(u16, bytes::Bytes)> {
+        let accept = http::HeaderValue::from_static("application/json");
+        let mut headers = Vec::with_capacity(3);
+        headers.push((http::header::ACCEPT, &accept));
+        if let Some(value) = &self.api_key_header {
+            headers.push((http::HeaderName::from_static("x-api-key"), value));
+        }
+        if body.is_some() {
+            headers.push((http::header::CONTENT_TYPE, &accept));
+        }
+        let method = match method {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+        };
+        let body = body.map(|b| bytes::Bytes::copy_from_slice(b.as_bytes()));
+        let exchange = pool.http.send(method, url, &headers, body, MAX_BODY_BYTES);
+        let reply = match tokio::time::timeout(self.config.timeout, exchange).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(failure)) => return Err(self.transport(failure, pool.proxy.as_deref())),
+            Err(_) => return Err(self.timed_out()),
+        };
+        if (200..300).contains(&reply.status) {
+            Ok((reply.status, reply.body))
+        } else {
+            let retry_after = reply.headers.get(http::header::RETRY_AFTER).and_then(parse_retry_after);
+            Err(Error::from_status(reply.status, &reply.body, self.redactor.body_excerpt(&reply.body), retry_after))
+        }
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::new(ErrorKind::Timeout, format!("no complete answer within {:.3} s", self.config.timeout.as_secs_f64()))
+    }
+
+    /// A transport failure as our error, with the URL (and its token) left out of the text,
+    /// and the proxy named when the request went through one.
+    fn transport(&self, failure: Failure, proxy: Option<&str>) -> Error {
+        let (kind, what, detail) = match failure {
+            Failure::TooLarge(status) => return too_large(status),
+            Failure::Connect(d) => (ErrorKind::Transport, "could not connect", d),
+            Failure::Send(d) => (ErrorKind::Transport, "the request failed", d),
+            Failure::Read(d) => (ErrorKind::Transport, "the connection failed while reading the answer", d),
+        };
+        let through = proxy.map_or_else(String::new, |p| {
+            format!(" (through the proxy {p}, from the HTTP_PROXY / HTTPS_PROXY / ALL_PROXY environment; NO_PROXY exempts hosts)")
+        });
+        Error::new(kind, self.redactor.redact(&format!("{what}: {detail}{through}")))
+    }
+
+    /// A JSON read: not JSON, or an error object without the fields a read expects, fails.
+    pub(super) fn read_json(&self, answer: &Answer, expected: &[&str]) -> Result<Value> {
+        let json = model::parse_json(&answer.body).map_err(|e| self.protocol(e, answer))?;
+        let unwrapped = unwrap_data(&json);
+        let has_expected = match unwrapped {
+            Value::Object(obj) => expected.iter().any(|k| obj.contains_key(*k)),
+            _ => true,
+        };
+        if !has_expected {
+            if let Some(e) =
+                Error::from_success_body(answer.status, unwrapped, || self.redactor.body_excerpt(&answer.body))
+            {
+                return Err(self.on_request(e, answer));
+            }
+        }
+        Ok(json)
+    }
+
+    /// Writes answer nothing on success; an error object in their body is still a failure.
+    pub(super) fn check_no_error_body(&self, answer: &Answer) -> Result<()> {
+        let Ok(json) = serde_json::from_slice::<Value>(&answer.body) else {
+            return Ok(());
+        };
+        match Error::from_success_body(answer.status, unwrap_data(&json), || self.redactor.body_excerpt(&answer.body)) {
+            Some(e) => Err(self.on_request(e, answer)),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn protocol(&self, e: Error, answer: &Answer) -> Error {
+        let mut e = self.on_request(e, answer);
+        e.status = Some(answer.status);
+        e.body = Some(self.redactor.body_excerpt(&answer.body)).filter(|b| !b.is_empty());
+        e
+    }
+
+    pub(super) fn on_request(&self, e: Error, answer: &Answer) -> Error {
+        let mut e = e.with_request(answer.method.as_str(), &self.redactor.redact_url(answer.url.as_str()));
+        e.attempts = e.attempts.max(1);
+        self.redactor.scrub(e)
+    }
+}
+
+/// The proxy the environment (and, on macOS and Windows, the system settings) names for
+/// `base_url`, read as curl and reqwest read it: decided once, since
+/// the client talks to one host.
+fn system_proxy(base_url: &str) -> Option<Intercept> {
+    let uri: http::Uri = base_url.trim().parse().ok()?;
+    hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)
+}
+
+/// A proxy as a message names it: its URL, credentials as `***`.
+fn shown_proxy(intercept: &Intercept) -> String {
+    let proxy = intercept.uri();
+    let shown = without_credentials(proxy.to_string().trim_end_matches('/'));
+    // The matcher moves `user:password@` out of the URI; say that there were some, not what.
+    match (intercept.basic_auth().is_some(), proxy.scheme_str()) {
+        (true, Some(scheme)) if !shown.contains('@') => {
+            shown.replacen(&format!("{scheme}://"), &format!("{scheme}://***@"), 1)
+        }
+        _ => shown,
+    }
+}
+
+/// A request URL as errors and log lines show it: redacted when formatted, not before.
+struct Shown<'a>(&'a Redactor, &'a url::Url);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.redact_url(self.1.as_str()))
+    }
+}
+
+fn too_large(status: u16) -> Error {
+    let mut e = Error::protocol(format!("the answer is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)));
+    e.status = Some(status);
+    e
+}
