@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 mod connection;
 pub mod error;
+mod escapes;
 mod exchange;
 mod fast_parse;
 pub mod fork;

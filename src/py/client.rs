@@ -3,24 +3,23 @@
 //! asyncio (async). There is no second copy of any operation.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use std::time::Duration;
-use tokio::task::AbortHandle;
-
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
-use super::args::{at_least_one, chat_ids, int_in, seconds, valid_chat_ids, ChatIdArg, Text};
+use super::args::{at_least_one, chat_ids, seconds, valid_chat_ids, ChatIdArg, Text};
 use super::bridge::{Call, Done};
 use super::errors::{to_pyerr, IntoPyResult};
 use super::models::{extract_state, PyChatPresence};
-use super::outcome::{outcome_of, Convert};
-use super::runtime::{block_on, runtime};
+use super::options::{config_from, Options};
+use super::outcome::{outcome_of, PyNone};
+use super::runtime::block_on;
+use super::typing::Typing;
 use super::watch::Watch;
-use crate::core::client::{check_set, Client, ClientConfig, DEFAULT_SESSION, MAX_MAX_CONNECTIONS, TYPING_REFRESH};
+use crate::core::client::{check_set, Client, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::model::ChatPresence;
 use crate::core::routes::Backend;
@@ -35,80 +34,6 @@ pub struct ClientBase {
 
 /// `get_many`'s default number of lookups in flight.
 const DEFAULT_CONCURRENCY: usize = 8;
-
-/// The constructor options, shared by both classes and by pickling.
-struct Options<'py> {
-    instance_id: Option<Text>,
-    access_token: Option<Text>,
-    backend: Text,
-    base_url: Option<Text>,
-    session: Option<Text>,
-    api_key: Option<Text>,
-    timeout: f64,
-    max_retries: Option<Bound<'py, PyAny>>,
-    rate_limit: Option<f64>,
-    user_agent: Option<Text>,
-    max_connections: Option<Bound<'py, PyAny>>,
-}
-
-fn build(is_async: bool, o: Options<'_>, py: Python<'_>) -> PyResult<ClientBase> {
-    let backend: Backend = o.backend.0.parse().py_result(py)?;
-    let text = |t: Option<Text>| t.map(Text::into_inner);
-    let (base_url, session) = (text(o.base_url), text(o.session).map(|s| s.trim().to_owned()));
-    let mut config = match backend {
-        Backend::Wawp => {
-            if o.api_key.is_some() {
-                return Err(PyValueError::new_err(
-                    "api_key is for WAHA servers; Wawp uses instance_id and access_token",
-                ));
-            }
-            ClientConfig::wawp(text(o.instance_id).unwrap_or_default(), text(o.access_token).unwrap_or_default())
-        }
-        Backend::Waha => {
-            if o.instance_id.is_some() || o.access_token.is_some() {
-                return Err(PyValueError::new_err(
-                    "instance_id and access_token are for Wawp; a WAHA server takes api_key",
-                ));
-            }
-            let url = base_url.clone().ok_or_else(|| PyValueError::new_err("a WAHA client needs base_url"))?;
-            ClientConfig::waha(url, session.clone().unwrap_or_else(|| DEFAULT_SESSION.into()), text(o.api_key))
-        }
-    };
-    if let Some(url) = base_url {
-        config.base_url = url;
-    }
-    if let Some(session) = session {
-        config.session = session;
-    }
-    config.timeout = seconds("timeout", o.timeout)?;
-    if let Some(n) = &o.max_retries {
-        config.max_retries = u32::try_from(int_in(n, "max_retries", 0, 100)?).unwrap_or(0);
-    }
-    if let Some(n) = &o.max_connections {
-        let most = i64::try_from(MAX_MAX_CONNECTIONS).unwrap_or(i64::MAX);
-        config.max_connections = usize::try_from(int_in(n, "max_connections", 1, most)?).unwrap_or(1);
-    }
-    config.rate_limit = o.rate_limit;
-    if let Some(ua) = o.user_agent {
-        config.user_agent = ua.0;
-    }
-    let inner = Client::new(config).py_result(py)?;
-    Ok(ClientBase { inner: Arc::new(inner), is_async })
-}
-
-/// `None` in Python: what operations that answer nothing give back (Rust's `()` would become an
-/// empty tuple).
-struct Nothing;
-
-impl<'py> IntoPyObject<'py> for Nothing {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(py.None().into_bound(py))
-    }
-}
 
 /// What `get_many(..., return_exceptions=True)` returns: each place a chat or its exception.
 struct ManyResults(Vec<Result<ChatPresence, Error>>);
@@ -203,13 +128,13 @@ impl ClientBase {
         let client = self.client();
         // Checked at the call, so the async client raises before anything is awaited.
         check_set(state, chat_id.as_deref()).py_result(py)?;
-        self.run(py, "set", async move { client.set(state, chat_id.as_deref()).await.map(|()| Nothing) })
+        self.run(py, "set", async move { client.set(state, chat_id.as_deref()).await.map(|()| PyNone) })
     }
 
     fn subscribe<'py>(&self, py: Python<'py>, chat_id: ChatIdArg) -> PyResult<Bound<'py, PyAny>> {
         let chat_id = chat_id.0;
         let client = self.client();
-        self.run(py, "subscribe", async move { client.subscribe(&chat_id).await.map(|()| Nothing) })
+        self.run(py, "subscribe", async move { client.subscribe(&chat_id).await.map(|()| PyNone) })
     }
 
     /// Every chat the session is subscribed to.
@@ -272,7 +197,7 @@ impl ClientBase {
                 return Err(PyValueError::new_err(format!("refresh must be None or at least {floor} seconds, not {r}")))
             }
         };
-        Ok(Typing { client: self.client(), chat_id, is_async: self.is_async, refresh, refresher: Arc::default() })
+        Ok(Typing::new(self.client(), chat_id, self.is_async, refresh))
     }
 
     /// A client for a self-hosted WAHA server.
@@ -398,7 +323,8 @@ macro_rules! client_class {
                     instance_id, access_token, backend, base_url, session, api_key, timeout,
                     max_retries, rate_limit, user_agent, max_connections,
                 };
-                let base = build($is_async, options, py)?;
+                let inner = Client::new(config_from(options, py)?).py_result(py)?;
+                let base = ClientBase { inner: Arc::new(inner), is_async: $is_async };
                 Ok(PyClassInitializer::from(base).add_subclass(Self {}))
             }
 
@@ -451,152 +377,9 @@ client_class!(AsyncPresenceClient, true, {
     }
 });
 
-/// `client.typing(chat_id)`: "typing..." on enter, cleared on exit, even when the body raises.
-#[pyclass(module = "wawp_presence._native", frozen)]
-pub struct Typing {
-    client: Arc<Client>,
-    chat_id: String,
-    is_async: bool,
-    /// How often "typing" is re-sent while the block runs; None: sent once.
-    refresh: Option<Duration>,
-    /// The task re-sending it (see `Client::keep_typing`).
-    refresher: Arc<Mutex<Option<AbortHandle>>>,
-}
-
-impl Drop for Typing {
-    /// A block abandoned without its exit (a dropped generator, say) must not type forever.
-    fn drop(&mut self) {
-        stop_refresher(&self.refresher);
-    }
-}
-
-/// Starts typing, then keeps it showing from a background task until `stop_refresher`.
-async fn start_and_keep_typing(
-    client: Arc<Client>,
-    chat: String,
-    refresh: Option<Duration>,
-    refresher: Arc<Mutex<Option<AbortHandle>>>,
-) -> Result<(), Error> {
-    client.start_typing(&chat).await?;
-    let Some(every) = refresh else { return Ok(()) };
-    // Background work: it goes on between calls, driven by the runtime's driver thread.
-    let Ok(io) = runtime() else { return Ok(()) };
-    let task = io.spawn(async move { client.keep_typing(&chat, every).await });
-    if let Ok(mut slot) = refresher.lock() {
-        if let Some(previous) = slot.replace(task) {
-            previous.abort();
-        }
-    }
-    Ok(())
-}
-
-fn stop_refresher(refresher: &Mutex<Option<AbortHandle>>) {
-    if let Some(task) = refresher.lock().ok().and_then(|mut slot| slot.take()) {
-        task.abort();
-    }
-}
-
-impl Typing {
-    fn check_mode(&self, want_async: bool) -> PyResult<()> {
-        match (self.is_async, want_async) {
-            (true, false) => Err(PyTypeError::new_err("AsyncPresenceClient.typing() is used with `async with`")),
-            (false, true) => Err(PyTypeError::new_err("PresenceClient.typing() is used with `with`")),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// When the body raised and stopping failed too, the body's exception goes on and carries a
-/// note about the failed stop, so neither failure is lost.
-fn note_failed_stop(py: Python<'_>, body_exc: &Bound<'_, PyAny>, chat_id: &str, err: Error) -> PyResult<()> {
-    let note = format!("wawp_presence: could not stop typing in {chat_id}: {err}");
-    if body_exc.hasattr("add_note")? {
-        body_exc.call_method1("add_note", (note,))?;
-    } else {
-        py.import("warnings")?.call_method1("warn", (note, py.get_type::<pyo3::exceptions::PyRuntimeWarning>()))?;
-    }
-    Ok(())
-}
-
-#[pymethods]
-impl Typing {
-    #[getter]
-    fn chat_id(&self) -> &str {
-        &self.chat_id
-    }
-
-    fn __enter__(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let me = slf.get();
-        me.check_mode(false)?;
-        let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
-        block_on(slf.py(), start_and_keep_typing(client, chat, me.refresh, refresher))?.py_result(slf.py())
-    }
-
-    #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
-    fn __exit__(
-        slf: &Bound<'_, Self>,
-        _exc_type: Option<&Bound<'_, PyAny>>,
-        exc_value: Option<&Bound<'_, PyAny>>,
-        _traceback: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<bool> {
-        let py = slf.py();
-        let me = slf.get();
-        stop_refresher(&me.refresher);
-        let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
-        let stopped = block_on(py, async move { client.stop_typing(&chat).await })?;
-        match (stopped, exc_value.filter(|e| !e.is_none())) {
-            (Ok(()), _) => Ok(false),
-            (Err(e), Some(body_exc)) => note_failed_stop(py, body_exc, &me.chat_id, e).map(|_| false),
-            (Err(e), None) => Err(to_pyerr(py, e)),
-        }
-    }
-
-    fn __aenter__(slf: &Bound<'_, Self>) -> PyResult<Call> {
-        let me = slf.get();
-        me.check_mode(true)?;
-        let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
-        let refresh = me.refresh;
-        Ok(Call::new(
-            "typing.__aenter__",
-            outcome_of(async move { start_and_keep_typing(client, chat, refresh, refresher).await.map(|()| Nothing) }),
-        ))
-    }
-
-    #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
-    fn __aexit__(
-        slf: &Bound<'_, Self>,
-        _exc_type: Option<&Bound<'_, PyAny>>,
-        exc_value: Option<&Bound<'_, PyAny>>,
-        _traceback: Option<&Bound<'_, PyAny>>,
-    ) -> Call {
-        let me = slf.get();
-        stop_refresher(&me.refresher);
-        let (client, chat) = (Arc::clone(&me.client), me.chat_id.clone());
-        let body_exc: Option<Py<PyAny>> = exc_value.filter(|e| !e.is_none()).map(|e| e.clone().unbind());
-        Call::new("typing.__aexit__", async move {
-            // The note goes on the body's exception on the loop's thread, where results become
-            // Python; the runtime thread only carries the failure there.
-            let convert: Convert = match (client.stop_typing(&chat).await, body_exc) {
-                (Ok(()), _) => Box::new(|py| false.into_py_any(py)),
-                (Err(e), Some(body_exc)) => Box::new(move |py| {
-                    note_failed_stop(py, body_exc.bind(py), &chat, e)?;
-                    false.into_py_any(py)
-                }),
-                (Err(e), None) => return Err(e),
-            };
-            Ok(convert)
-        })
-    }
-
-    fn __repr__(&self) -> String {
-        format!("<typing in {}>", self.chat_id)
-    }
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ClientBase>()?;
     m.add_class::<PresenceClient>()?;
     m.add_class::<AsyncPresenceClient>()?;
-    m.add_class::<Typing>()?;
     Ok(())
 }

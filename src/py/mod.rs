@@ -8,9 +8,11 @@ pub mod errors;
 pub mod fake;
 pub mod logging;
 pub mod models;
+pub mod options;
 pub mod outcome;
 pub mod port;
 pub mod runtime;
+pub mod typing;
 pub mod watch;
 pub mod webhook;
 
@@ -20,6 +22,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
     models::register(m)?;
     client::register(m)?;
+    typing::register(m)?;
     #[cfg(feature = "fake")]
     fake::register(m)?;
     watch::register(m)?;

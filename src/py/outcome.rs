@@ -39,3 +39,17 @@ impl Future for Keyed {
         self.fut.as_mut().poll(cx).map(|outcome| (key, outcome))
     }
 }
+
+/// `None` in Python: what operations that answer nothing give back (Rust's `()` would become an
+/// empty tuple).
+pub struct PyNone;
+
+impl<'py> IntoPyObject<'py> for PyNone {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(py.None().into_bound(py))
+    }
+}
