@@ -46,8 +46,14 @@ impl ErrorKind {
     }
 }
 
+/// A failure of the client: its kind, and what is known of the request it happened to. Boxed,
+/// so that a `Result` of this crate stays the size of its value (an error's fields are many).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Error {
+pub struct Error(Box<ErrorInfo>);
+
+/// What an `Error` carries; read and set through the error itself (`err.kind`, `err.status`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorInfo {
     pub kind: ErrorKind,
     /// What the server said (or what the client found), without secrets.
     pub message: String,
@@ -67,9 +73,23 @@ pub struct Error {
     pub attempts: u32,
 }
 
+impl std::ops::Deref for Error {
+    type Target = ErrorInfo;
+
+    fn deref(&self) -> &ErrorInfo {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorInfo {
+        &mut self.0
+    }
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorInfo {
             kind,
             message: message.into(),
             status: None,
@@ -80,7 +100,7 @@ impl Error {
             session_status: None,
             code: None,
             attempts: 0,
-        }
+        }))
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {

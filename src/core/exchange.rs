@@ -216,7 +216,9 @@ impl Exchange {
                 }
             }
             log::debug!(target: "wawp_presence", "{method} {shown} -> {what} in {took} ms; giving up after {attempts} attempt(s)");
-            return Err(Error { attempts, ..err });
+            let mut err = err;
+            err.attempts = attempts;
+            return Err(err);
         }
     }
 

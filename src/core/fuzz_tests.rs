@@ -214,7 +214,7 @@ proptest! {
             ]))
             .collect();
         let body = serde_json::to_vec(&object(vec![("id", Some(CHAT.into())), ("presences", Some(Value::Array(presences)))])).unwrap();
-        let chat = parse_chat(&body, CHAT).map_err(|e| TestCaseError::fail(e.message))?;
+        let chat = parse_chat(&body, CHAT).map_err(|e| TestCaseError::fail(e.message.clone()))?;
         prop_assert_eq!(chat.presences.len(), entries.len());
     }
 
@@ -245,7 +245,7 @@ proptest! {
         let _ = normalize_lenient(&input);
         match normalize(&input) {
             Ok(id) => {
-                let again = normalize(&id).map_err(|e| e.message);
+                let again = normalize(&id).map_err(|e| e.message.clone());
                 prop_assert_eq!(again, Ok(id.clone()), "{:?} normalised to {:?}, which does not re-normalise to itself", input, id);
                 prop_assert!(
                     [ "@c.us", "@g.us", "@lid", "@newsletter" ].iter().any(|d| id.ends_with(d)),

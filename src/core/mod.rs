@@ -18,7 +18,8 @@ mod transport;
 pub mod watch;
 pub mod webhook;
 
-#[cfg(all(test, feature = "fake"))]
+#[cfg(test)]
+#[cfg(feature = "fake")]
 mod client_tests;
 #[cfg(test)]
 mod fuzz_tests;

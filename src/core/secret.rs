@@ -90,10 +90,10 @@ impl Redactor {
     /// Redacts every text field of an error that can hold what a server said.
     pub fn scrub(&self, mut e: crate::core::error::Error) -> crate::core::error::Error {
         e.message = self.redact(&e.message);
-        e.body = e.body.map(|b| self.redact(&b));
-        e.code = e.code.map(|c| self.redact(&c));
-        e.session_status = e.session_status.map(|s| self.redact(&s));
-        e.url = e.url.map(|u| self.redact_url(&u));
+        e.body = e.body.take().map(|b| self.redact(&b));
+        e.code = e.code.take().map(|c| self.redact(&c));
+        e.session_status = e.session_status.take().map(|s| self.redact(&s));
+        e.url = e.url.take().map(|u| self.redact_url(&u));
         e
     }
 

@@ -32,12 +32,15 @@ pub struct PresenceChange {
     pub observed_at: DateTime<Utc>,
 }
 
+/// What was last reported for one (chat, participant): the state and the last-seen time.
+type Reported = (PresenceState, Option<DateTime<Utc>>);
+
 pub struct Watcher {
     client: Arc<Client>,
     ids: Vec<String>,
     interval: Duration,
     resubscribe: Duration,
-    seen: HashMap<(String, String), (PresenceState, Option<DateTime<Utc>>)>,
+    seen: HashMap<(String, String), Reported>,
     pending: VecDeque<PresenceChange>,
     subscribed_at: Option<Instant>,
     polled: bool,
@@ -118,7 +121,8 @@ impl Watcher {
     }
 }
 
-#[cfg(all(test, feature = "fake"))]
+#[cfg(test)]
+#[cfg(feature = "fake")]
 mod tests {
     use super::*;
     use crate::core::client::ClientConfig;

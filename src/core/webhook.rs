@@ -146,8 +146,8 @@ impl FromStr for Algorithm {
     }
 }
 
+#[allow(clippy::expect_used, reason = "HMAC takes a key of any length (longer keys are hashed): this cannot fail")]
 fn mac<M: Mac + hmac::digest::KeyInit>(body: &[u8], secret: &[u8]) -> M {
-    // HMAC takes a key of any length (longer keys are hashed), so this cannot fail.
     let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(secret).expect("HMAC accepts keys of any length");
     mac.update(body);
     mac

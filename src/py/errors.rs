@@ -36,7 +36,7 @@ fn class_name(kind: ErrorKind) -> Option<&'static str> {
 
 pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
     let Some(name) = class_name(err.kind) else {
-        return PyValueError::new_err(err.message);
+        return PyValueError::new_err(err.message.clone());
     };
     build(py, name, &err).unwrap_or_else(|_| PyRuntimeError::new_err(err.to_string()))
 }

@@ -17,12 +17,12 @@ pub type Outcome = Result<Convert, Error>;
 pub type CoreFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 /// Wraps a core future whose value converts to Python.
-pub fn outcome_of<F, T>(fut: F) -> impl Future<Output = Outcome> + Send + 'static
+pub async fn outcome_of<F, T>(fut: F) -> Outcome
 where
     F: Future<Output = Result<T, Error>> + Send + 'static,
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
-    async move { fut.await.map(|value| Box::new(move |py: Python<'_>| value.into_py_any(py)) as Convert) }
+    fut.await.map(|value| Box::new(move |py: Python<'_>| value.into_py_any(py)) as Convert)
 }
 
 /// A call by its key, so that what comes back can find its future.
