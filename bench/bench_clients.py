@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import quote
 
 from peer_models import Chat
 from peer_models import to_chat as parse
+
 from wawp_presence import AsyncPresenceClient, PresenceClient
 from wawp_presence.testing import FakeServer
 
@@ -85,9 +86,11 @@ def main() -> None:
             async def with_httpx() -> None:
                 gate = asyncio.Semaphore(args.concurrency)
                 async with httpx.AsyncClient(timeout=10) as h:
+
                     async def one(c: str) -> Chat:
                         async with gate:
                             return parse((await h.get(url(c), params=creds)).json())
+
                     await asyncio.gather(*(one(c) for c in ids))
 
             results["concurrent"]["httpx (async)"] = best_of(args.rounds, lambda: asyncio.run(with_httpx()))
@@ -99,9 +102,11 @@ def main() -> None:
             async def with_aiohttp() -> None:
                 gate = asyncio.Semaphore(args.concurrency)
                 async with aiohttp.ClientSession() as s:
+
                     async def one(c: str) -> Chat:
                         async with gate, s.get(url(c), params=creds) as r:
                             return parse(await r.json())
+
                     await asyncio.gather(*(one(c) for c in ids))
 
             results["concurrent"]["aiohttp"] = best_of(args.rounds, lambda: asyncio.run(with_aiohttp()))

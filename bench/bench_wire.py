@@ -62,8 +62,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import wawp_presence
 from peer_models import Chat, to_chat
+
+import wawp_presence
 from wawp_presence import (
     AsyncPresenceClient,
     PresenceClient,
@@ -144,13 +145,30 @@ class Settings:
     import_runs: int
 
 
-FULL = Settings(wrk_seconds=3, reps=5, sequential_calls=2000, in_flight_calls=3200,
-                get_many_ids=4000, parse_loops=20000, parse_repeat=5, import_runs=30)
-QUICK = Settings(wrk_seconds=1, reps=3, sequential_calls=600, in_flight_calls=1280,
-                 get_many_ids=1500, parse_loops=5000, parse_repeat=3, import_runs=10)
+FULL = Settings(
+    wrk_seconds=3,
+    reps=5,
+    sequential_calls=2000,
+    in_flight_calls=3200,
+    get_many_ids=4000,
+    parse_loops=20000,
+    parse_repeat=5,
+    import_runs=30,
+)
+QUICK = Settings(
+    wrk_seconds=1,
+    reps=3,
+    sequential_calls=600,
+    in_flight_calls=1280,
+    get_many_ids=1500,
+    parse_loops=5000,
+    parse_repeat=3,
+    import_runs=10,
+)
 
 
 # --------------------------------------------------------------------------- the peers' work
+
 
 def group_event() -> bytes:
     """A presence.update body for a group of 10, some with a last-seen time."""
@@ -280,13 +298,15 @@ def start_nginx(nginx: str, root: Path, cpu: int | None) -> tuple[subprocess.Pop
     for _ in range(5):
         port = free_port()
         conf = root / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(
-            root=root, port=port, route=ROUTE, answer=ANSWER, affinity=affinity))
+        conf.write_text(NGINX_CONF.format(root=root, port=port, route=ROUTE, answer=ANSWER, affinity=affinity))
         # Its own session: Ctrl-C reaches only this script, which then stops nginx itself.
         proc = subprocess.Popen(
             [nginx, "-p", str(root), "-c", str(conf), *startup_log],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads yet
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # preexec_fn is safe: no threads yet
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
@@ -346,7 +366,9 @@ def chat_ids(n: int) -> list[str]:
 def wrk_rps(wrk: str, url: str, connections: int, seconds: int) -> float:
     out = subprocess.run(
         [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     match = WRK_RPS.search(out)
     if match is None:
@@ -432,21 +454,20 @@ def probes(w: Wire, s: Settings, scale: float) -> dict[str, Probe]:
         "sync_get_us": partial(per_call_us, calls, partial(w.client.get, CHAT_ID)),
         "http_client_get_us": partial(per_call_us, calls, partial(stdlib_fetch, w.conn)),
         "async_get_us": on_loop(partial(aper_call_us, calls, partial(w.aclient.get, CHAT_ID))),
-        "gather64_rps": on_loop(partial(
-            athroughput, total, partial(gather_batches, w.aclient, total))),
-        "sem64_rps": on_loop(partial(athroughput, total, partial(
-            gather_semaphore, partial(w.aclient.get, CHAT_ID), total))),
+        "gather64_rps": on_loop(partial(athroughput, total, partial(gather_batches, w.aclient, total))),
+        "sem64_rps": on_loop(
+            partial(athroughput, total, partial(gather_semaphore, partial(w.aclient.get, CHAT_ID), total))
+        ),
     }
     for c in GET_MANY_CONCURRENCY:
-        found[f"sync_get_many_c{c}_rps"] = partial(
-            throughput, len(ids), partial(w.client.get_many, ids, concurrency=c))
-        found[f"async_get_many_c{c}_rps"] = on_loop(partial(
-            athroughput, len(ids), partial(w.aclient.get_many, ids, concurrency=c)))
+        found[f"sync_get_many_c{c}_rps"] = partial(throughput, len(ids), partial(w.client.get_many, ids, concurrency=c))
+        found[f"async_get_many_c{c}_rps"] = on_loop(
+            partial(athroughput, len(ids), partial(w.aclient.get_many, ids, concurrency=c))
+        )
     if w.session is not None:
         fetch = partial(aiohttp_fetch, w.session, w.url)
         found["aiohttp_get_us"] = on_loop(partial(aper_call_us, calls, fetch))
-        found["aiohttp_sem64_rps"] = on_loop(partial(
-            athroughput, total, partial(gather_semaphore, fetch, total)))
+        found["aiohttp_sem64_rps"] = on_loop(partial(athroughput, total, partial(gather_semaphore, fetch, total)))
     return found
 
 
@@ -489,8 +510,11 @@ def event_loop() -> Iterator[tuple[asyncio.AbstractEventLoop, contextlib.AsyncEx
             loop.close()
 
 
-def open_on(loop: asyncio.AbstractEventLoop, stack: contextlib.AsyncExitStack,
-            make: Callable[[], contextlib.AbstractAsyncContextManager[T]]) -> T:
+def open_on(
+    loop: asyncio.AbstractEventLoop,
+    stack: contextlib.AsyncExitStack,
+    make: Callable[[], contextlib.AbstractAsyncContextManager[T]],
+) -> T:
     """Create an async resource inside the running loop and have ``stack`` close it."""
 
     async def enter() -> T:
@@ -512,11 +536,9 @@ def measure_wire(wrk: str, port: int, s: Settings) -> Samples:
         client = stack.enter_context(PresenceClient.waha(base, session=SESSION, max_retries=0))
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         stack.callback(conn.close)
-        aclient = open_on(loop, astack, lambda: AsyncPresenceClient.waha(
-            base, session=SESSION, max_retries=0))
+        aclient = open_on(loop, astack, lambda: AsyncPresenceClient.waha(base, session=SESSION, max_retries=0))
         session = open_on(loop, astack, aiohttp_session) if importable("aiohttp") else None
-        w = Wire(wrk, base + ROUTE + CHAT_ID, client, conn, loop, aclient, session,
-                 chat_ids(s.get_many_ids))
+        w = Wire(wrk, base + ROUTE + CHAT_ID, client, conn, loop, aclient, session, chat_ids(s.get_many_ids))
         check_answers(w)
         in_rounds(probes(w, s, scale=0.2), reps=1)  # warm-up: connections, caches, CPU clocks
         samples = in_rounds(probes(w, s, scale=1.0), reps=s.reps)
@@ -553,8 +575,7 @@ def measure_parse(s: Settings) -> Samples:
 
 def wall_ms(code: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return (time.perf_counter() - started) * 1e3
 
 
@@ -571,8 +592,9 @@ def measure_import(s: Settings) -> Samples:
 
 def importtime(code: str) -> dict[str, tuple[int, int]]:
     """-X importtime: module -> (self µs, cumulative µs)."""
-    err = subprocess.run([sys.executable, "-X", "importtime", "-c", code],
-                         capture_output=True, text=True, check=True).stderr
+    err = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+    ).stderr
     modules: dict[str, tuple[int, int]] = {}
     for line in err.splitlines():
         parts = line.removeprefix("import time:").split("|")
@@ -670,23 +692,17 @@ def print_table(figures: dict[str, float], samples: Samples) -> None:
 def ratio_lines(figures: dict[str, float]) -> list[str]:
     missing_aiohttp = "skipped (pip install aiohttp)"
     missing_pydantic = "skipped (pip install pydantic)"
-    parse_pairs = [("parse_event_single_us", "pydantic_single_us"),
-                   ("parse_event_group10_us", "pydantic_group10_us")]
+    parse_pairs = [("parse_event_single_us", "pydantic_single_us"), ("parse_event_group10_us", "pydantic_group10_us")]
     rows: list[tuple[str, float | None, str]] = [
         ("sync_get_per_call_vs_wrk_c1", ratio("sync_get_us", "wrk_c1_us", figures), ""),
         ("async_get_per_call_vs_wrk_c1", ratio("async_get_us", "wrk_c1_us", figures), ""),
-        ("async_get_time_vs_aiohttp",
-         ratio("async_get_us", "aiohttp_get_us", figures), missing_aiohttp),
-        ("gather64_throughput_vs_aiohttp",
-         ratio("gather64_rps", "aiohttp_sem64_rps", figures), missing_aiohttp),
-        ("get_many_best_throughput_vs_wrk_c64",
-         ratio("get_many_best_rps", "wrk_c64_rps", figures), ""),
-        ("parse_event_time_vs_pydantic",
-         geometric_mean_ratio(parse_pairs, figures), missing_pydantic),
+        ("async_get_time_vs_aiohttp", ratio("async_get_us", "aiohttp_get_us", figures), missing_aiohttp),
+        ("gather64_throughput_vs_aiohttp", ratio("gather64_rps", "aiohttp_sem64_rps", figures), missing_aiohttp),
+        ("get_many_best_throughput_vs_wrk_c64", ratio("get_many_best_rps", "wrk_c64_rps", figures), ""),
+        ("parse_event_time_vs_pydantic", geometric_mean_ratio(parse_pairs, figures), missing_pydantic),
         ("import_extra_ms", figures.get("import_extra_ms"), ""),
     ]
-    return [f"ratio {name}={value:.2f}" if value is not None else f"{name}: {why}"
-            for name, value, why in rows]
+    return [f"ratio {name}={value:.2f}" if value is not None else f"{name}: {why}" for name, value, why in rows]
 
 
 def cpu_count() -> int:
@@ -701,9 +717,11 @@ def load_average() -> float:
 
 def machine_line(nproc: int, load_at_start: float, pinned: bool) -> str:
     layout = "nginx pinned apart" if pinned else "nginx, wrk and Python share the cores"
-    return (f"machine nproc={nproc} python={platform.python_version()} "
-            f"wawp_presence={wawp_presence.__version__} load1_at_start={load_at_start:.2f} "
-            f"({platform.system()} {platform.machine()}; {layout})")
+    return (
+        f"machine nproc={nproc} python={platform.python_version()} "
+        f"wawp_presence={wawp_presence.__version__} load1_at_start={load_at_start:.2f} "
+        f"({platform.system()} {platform.machine()}; {layout})"
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -731,8 +749,10 @@ def run(nginx: str, wrk: str, s: Settings, pin: bool) -> Samples:
     with running_nginx(nginx, None if split is None else split[0]) as port:
         if split is not None:
             os.sched_setaffinity(0, split[1])  # before the clients start their threads
-            print(f"pinned: nginx on CPU {split[0]}, Python and wrk on CPUs "
-                  f"{','.join(map(str, sorted(split[1])))}", flush=True)
+            print(
+                f"pinned: nginx on CPU {split[0]}, Python and wrk on CPUs {','.join(map(str, sorted(split[1])))}",
+                flush=True,
+            )
         print(f"nginx on http://127.0.0.1:{port}{ROUTE}{CHAT_ID}", flush=True)
         samples = timed("wrk and the clients, in rounds", lambda: measure_wire(wrk, port, s))
     samples.update(timed("parsing", lambda: measure_parse(s)))
@@ -743,35 +763,42 @@ def run(nginx: str, wrk: str, s: Settings, pin: bool) -> Samples:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter runs (under 30 s, not 2 min)")
-    ap.add_argument("--pin", action="store_true",
-                    help="nginx on one CPU, Python and wrk on the others (steadier figures on VMs)")
+    ap.add_argument(
+        "--pin", action="store_true", help="nginx on one CPU, Python and wrk on the others (steadier figures on VMs)"
+    )
     args = ap.parse_args()
 
     tools = {name: find_tool(name) for name in ("nginx", "wrk")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
-        print(f"bench_wire: {' and '.join(missing)} not found on PATH or in /usr/sbin; "
-              f"install with: apt-get install nginx wrk (nothing measured)")
+        print(
+            f"bench_wire: {' and '.join(missing)} not found on PATH or in /usr/sbin; "
+            f"install with: apt-get install nginx wrk (nothing measured)"
+        )
         return 0
 
     raise_on_sigterm()
     settings = QUICK if args.quick else FULL
     load_at_start, nproc = load_average(), cpu_count()
     if load_at_start > nproc / 4:
-        print(f"bench_wire: note: the machine has been busy (1-minute load {load_at_start:.2f} "
-              f"on {nproc} CPUs); if it still is, the figures will be noisier", flush=True)
+        print(
+            f"bench_wire: note: the machine has been busy (1-minute load {load_at_start:.2f} "
+            f"on {nproc} CPUs); if it still is, the figures will be noisier",
+            flush=True,
+        )
     started = time.perf_counter()
     samples = run(tools["nginx"] or "nginx", tools["wrk"] or "wrk", settings, args.pin)
     figures = medians(samples)
 
     print()
-    print(f"wawp_presence over the wire ({'quick' if args.quick else 'full'} run, "
-          f"{time.perf_counter() - started:.0f} s; medians; "
-          f"parsing: best of {settings.parse_repeat})")
+    print(
+        f"wawp_presence over the wire ({'quick' if args.quick else 'full'} run, "
+        f"{time.perf_counter() - started:.0f} s; medians; "
+        f"parsing: best of {settings.parse_repeat})"
+    )
     print_table(figures, samples)
     print()
-    print("import wawp_presence: top modules by self time that a bare start does not load"
-          " (-X importtime, best of 5)")
+    print("import wawp_presence: top modules by self time that a bare start does not load (-X importtime, best of 5)")
     for name, own, cum in top_imports():
         print(f"  {name:<32} self {own / 1e3:6.2f} ms   cumulative {cum / 1e3:6.2f} ms")
     print()

@@ -7,7 +7,7 @@
 """
 
 from . import _errors
-from ._errors import *  # noqa: F403 - the exception classes, listed in _errors.__all__
+from ._errors import *  # noqa: F403 - the exception classes: their one list is _errors.__all__
 from ._native import (
     AsyncPresenceClient,
     ChatPresence,
@@ -33,15 +33,15 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "PresenceClient",
     "AsyncPresenceClient",
-    "PresenceState",
     "ChatPresence",
     "ParticipantPresence",
     "PresenceChange",
+    "PresenceClient",
     "PresenceEvent",
+    "PresenceState",  # noqa: F405 - made by __getattr__ on first use, not by the star import
+    "__version__",
     "parse_event",
     "verify_signature",
-    *_errors.__all__,
-    "__version__",
 ]
+__all__ += _errors.__all__

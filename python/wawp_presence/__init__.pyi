@@ -1,43 +1,46 @@
-from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, final, overload
 
+from typing_extensions import Self
+
+# The exception classes, as _errors.__all__ lists them (stubtest checks the two agree).
 from ._errors import (
-    APIError as APIError,
-    AuthenticationError as AuthenticationError,
-    BadRequestError as BadRequestError,
-    ClientClosedError as ClientClosedError,
-    ConfigurationError as ConfigurationError,
-    InvalidChatIdError as InvalidChatIdError,
-    InvalidEventError as InvalidEventError,
-    InvalidSignatureError as InvalidSignatureError,
-    NotFoundError as NotFoundError,
-    NotSupportedError as NotSupportedError,
-    PermissionDeniedError as PermissionDeniedError,
-    ProtocolError as ProtocolError,
-    RateLimitError as RateLimitError,
-    RequestTimeout as RequestTimeout,
-    ServerError as ServerError,
-    SessionNotReadyError as SessionNotReadyError,
-    TransportError as TransportError,
-    WawpError as WawpError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    InvalidChatIdError,
+    InvalidEventError,
+    InvalidSignatureError,
+    NotFoundError,
+    NotSupportedError,
+    PermissionDeniedError,
+    ProtocolError,
+    RateLimitError,
+    RequestTimeout,
+    ServerError,
+    SessionNotReadyError,
+    TransportError,
+    WawpError,
 )
-from ._state import PresenceState as PresenceState
+from ._native import ClientBase, Typing, Watch
+from ._state import PresenceState
 
 __version__: str
 
-_C = TypeVar("_C")
-
+@final
 class ParticipantPresence:
     __match_args__: ClassVar[tuple[str, str, str]]
-    def __init__(
-        self,
+    def __new__(
+        cls,
         participant: str,
         last_known_presence: PresenceState | str,
         last_seen: datetime | float | None = None,
         raw_presence: str | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def participant(self) -> str: ...
     @property
@@ -49,12 +52,13 @@ class ParticipantPresence:
     def raw_presence(self) -> str | None:
         """The server's word when it was none we know (the state is then UNKNOWN)."""
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class ChatPresence:
     __match_args__: ClassVar[tuple[str, str]]
-    def __init__(self, id: str, presences: Iterable[ParticipantPresence] = ()) -> None: ...
+    def __new__(cls, id: str, presences: Iterable[ParticipantPresence] | None = None) -> Self: ...
     @property
     def id(self) -> str: ...
     @property
@@ -71,21 +75,22 @@ class ChatPresence:
     def last_seen(self) -> datetime | None:
         """The latest last_seen among participants."""
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class PresenceEvent:
     """A parsed ``presence.update`` webhook delivery."""
 
     __match_args__: ClassVar[tuple[str, str, str, str, str]]
-    def __init__(
-        self,
+    def __new__(
+        cls,
         id: str | None,
         timestamp: datetime | None,
         session: str | None,
         engine: str | None,
         chat: ChatPresence,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def id(self) -> str | None:
         """The sender's event id; a retried delivery repeats it, so drop events already seen."""
@@ -100,7 +105,7 @@ class PresenceEvent:
     def chat(self) -> ChatPresence:
         """The chat and its participants' presence, as ``PresenceClient.get`` returns it."""
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 class _HeaderItems(Protocol):
@@ -138,27 +143,29 @@ def verify_signature(
     body: bytes | bytearray | memoryview | str,
     signature: str | bytes | None,
     secret: str | bytes,
-    algorithm: Literal["sha512", "sha256"] | str = "sha512",
+    algorithm: Literal["sha512", "sha256"] | str = ...,
 ) -> bool:
     """Whether ``signature`` (hex, any case) is the HMAC of ``body`` under ``secret``.
 
-    Compared in constant time. A ``None`` or non-hex signature is ``False``; an algorithm other
-    than ``"sha512"`` or ``"sha256"``, or an empty ``secret``, raises ``ValueError``.
+    ``algorithm`` is ``"sha512"`` by default. Compared in constant time. A ``None`` or non-hex
+    signature is ``False``; an algorithm other than ``"sha512"`` or ``"sha256"``, or an empty
+    ``secret``, raises ``ValueError``.
     """
 
+@final
 class PresenceChange:
     """One participant's state or last-seen time changing, as ``watch()`` saw it."""
 
     __match_args__: ClassVar[tuple[str, str, str, str, str, str]]
-    def __init__(
-        self,
+    def __new__(
+        cls,
         chat_id: str,
         participant: str,
         previous: PresenceState | str | None,
         current: PresenceState | str,
         last_seen: datetime | float | None,
         observed_at: datetime,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def chat_id(self) -> str: ...
     @property
@@ -173,206 +180,225 @@ class PresenceChange:
     @property
     def observed_at(self) -> datetime: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
-class Watch:
-    """What ``watch()`` returns: iterate it (``for``, or ``async for`` on the async client)."""
-    def __iter__(self) -> Iterator[PresenceChange]: ...
-    def __next__(self) -> PresenceChange: ...
-    def __aiter__(self) -> AsyncIterator[PresenceChange]: ...
-    def __anext__(self) -> Coroutine[Any, Any, PresenceChange]: ...
+_ManyResults = list[ChatPresence] | list[ChatPresence | WawpError]
 
-class Typing:
-    """What ``client.typing(chat_id)`` returns: "typing" on enter, "paused" on exit."""
-    @property
-    def chat_id(self) -> str: ...
-    def __enter__(self) -> None: ...
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Literal[False]: ...
-    async def __aenter__(self) -> None: ...
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Literal[False]: ...
-
-class PresenceClient:
+@final
+class PresenceClient(ClientBase):
     """Blocking client; safe to share between threads, works inside a running event loop."""
-    @property
-    def backend(self) -> Literal["wawp", "waha"]: ...
-    @property
-    def base_url(self) -> str: ...
-    @property
-    def session(self) -> str | None: ...
-    @property
-    def closed(self) -> bool: ...
-    def __init__(
-        self,
+
+    def __new__(
+        cls,
         instance_id: str | None = None,
         access_token: str | None = None,
         *,
         base_url: str | None = None,
         timeout: float = 10.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         rate_limit: float | None = None,
         user_agent: str | None = None,
-        backend: Literal["wawp", "waha"] = "wawp",
+        backend: Literal["wawp", "waha"] = ...,
         session: str | None = None,
         api_key: str | None = None,
-        max_connections: int = 64,
-    ) -> None: ...
+        max_connections: int | None = None,
+    ) -> Self:
+        """``instance_id`` and ``access_token`` for Wawp (``backend="wawp"``, the default);
+        ``backend="waha"`` with ``base_url``, ``session`` (None: ``"default"``) and ``api_key``
+        for a WAHA server. ``max_retries`` None means 2, ``max_connections`` None means 64."""
     @classmethod
     def waha(
-        cls: type[_C],
+        cls,
         base_url: str,
-        session: str = "default",
+        session: str | None = None,
         api_key: str | None = None,
         *,
         timeout: float = 10.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         rate_limit: float | None = None,
         user_agent: str | None = None,
-        max_connections: int = 64,
-    ) -> _C: ...
+        max_connections: int | None = None,
+    ) -> Self:
+        """A client for a self-hosted WAHA server; ``session`` None means ``"default"``."""
     @classmethod
     def from_env(
-        cls: type[_C],
+        cls,
         *,
         base_url: str | None = None,
         timeout: float = 10.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         rate_limit: float | None = None,
         user_agent: str | None = None,
-        max_connections: int = 64,
-    ) -> _C: ...
+        max_connections: int | None = None,
+    ) -> Self:
+        """A Wawp client from ``WAWP_INSTANCE_ID``, ``WAWP_ACCESS_TOKEN`` and, when set, ``WAWP_BASE_URL``."""
     def get(self, chat_id: str, *, wait: float = 0.0) -> ChatPresence: ...
     def set(self, state: PresenceState | str, *, chat_id: str | None = None) -> None: ...
     def subscribe(self, chat_id: str) -> None: ...
     def get_all(self) -> list[ChatPresence]: ...
+    @overload
     def get_many(
         self,
         chat_ids: Iterable[str],
         *,
-        concurrency: int = 8,
+        concurrency: int | None = None,
+        return_exceptions: Literal[False] = False,
+        wait: float = 0.0,
+    ) -> list[ChatPresence]: ...
+    @overload
+    def get_many(
+        self,
+        chat_ids: Iterable[str],
+        *,
+        concurrency: int | None = None,
+        return_exceptions: Literal[True],
+        wait: float = 0.0,
+    ) -> list[ChatPresence | WawpError]: ...
+    @overload
+    def get_many(
+        self,
+        chat_ids: Iterable[str],
+        *,
+        concurrency: int | None = None,
         return_exceptions: bool = False,
         wait: float = 0.0,
-    ) -> list[ChatPresence] | list[ChatPresence | WawpError]: ...
-    def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = 300.0) -> Watch:
+    ) -> _ManyResults: ...
+    def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = ...) -> Watch:
         """``for change in client.watch(ids): ...`` -- subscribes, then polls every ``interval``
         seconds (at least 0.05) and yields a PresenceChange per participant whose state or
-        last-seen changed."""
-    def typing(self, chat_id: str, *, refresh: float | None = 8.0) -> Typing:
+        last-seen changed; subscriptions are renewed every ``resubscribe`` seconds (300)."""
+    def typing(self, chat_id: str, *, refresh: float | None = ...) -> Typing:
         """``with client.typing(chat_id): ...`` shows typing while the body runs, re-sent every
-        ``refresh`` seconds (None: once) since WhatsApp clears it by itself."""
+        ``refresh`` seconds (8 by default; None: once) since WhatsApp clears it by itself."""
     def close(self) -> None: ...
-    def __enter__(self) -> PresenceClient: ...
+    def __enter__(self) -> Self: ...
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None, /
     ) -> Literal[False]: ...
 
-class AsyncPresenceClient:
+@final
+class AsyncPresenceClient(ClientBase):
     """asyncio client; safe to share between tasks."""
-    @property
-    def backend(self) -> Literal["wawp", "waha"]: ...
-    @property
-    def base_url(self) -> str: ...
-    @property
-    def session(self) -> str | None: ...
-    @property
-    def closed(self) -> bool: ...
-    def __init__(
-        self,
+
+    def __new__(
+        cls,
         instance_id: str | None = None,
         access_token: str | None = None,
         *,
         base_url: str | None = None,
         timeout: float = 10.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         rate_limit: float | None = None,
         user_agent: str | None = None,
-        backend: Literal["wawp", "waha"] = "wawp",
+        backend: Literal["wawp", "waha"] = ...,
         session: str | None = None,
         api_key: str | None = None,
-        max_connections: int = 64,
-    ) -> None: ...
+        max_connections: int | None = None,
+    ) -> Self:
+        """``instance_id`` and ``access_token`` for Wawp (``backend="wawp"``, the default);
+        ``backend="waha"`` with ``base_url``, ``session`` (None: ``"default"``) and ``api_key``
+        for a WAHA server. ``max_retries`` None means 2, ``max_connections`` None means 64."""
     @classmethod
     def waha(
-        cls: type[_C],
+        cls,
         base_url: str,
-        session: str = "default",
+        session: str | None = None,
         api_key: str | None = None,
         *,
         timeout: float = 10.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         rate_limit: float | None = None,
         user_agent: str | None = None,
-        max_connections: int = 64,
-    ) -> _C: ...
+        max_connections: int | None = None,
+    ) -> Self:
+        """A client for a self-hosted WAHA server; ``session`` None means ``"default"``."""
     @classmethod
     def from_env(
-        cls: type[_C],
+        cls,
         *,
         base_url: str | None = None,
         timeout: float = 10.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         rate_limit: float | None = None,
         user_agent: str | None = None,
-        max_connections: int = 64,
-    ) -> _C: ...
+        max_connections: int | None = None,
+    ) -> Self:
+        """A Wawp client from ``WAWP_INSTANCE_ID``, ``WAWP_ACCESS_TOKEN`` and, when set, ``WAWP_BASE_URL``."""
     def get(self, chat_id: str, *, wait: float = 0.0) -> Coroutine[Any, Any, ChatPresence]: ...
     def set(self, state: PresenceState | str, *, chat_id: str | None = None) -> Coroutine[Any, Any, None]: ...
     def subscribe(self, chat_id: str) -> Coroutine[Any, Any, None]: ...
     def get_all(self) -> Coroutine[Any, Any, list[ChatPresence]]: ...
+    @overload
     def get_many(
         self,
         chat_ids: Iterable[str],
         *,
-        concurrency: int = 8,
+        concurrency: int | None = None,
+        return_exceptions: Literal[False] = False,
+        wait: float = 0.0,
+    ) -> Coroutine[Any, Any, list[ChatPresence]]: ...
+    @overload
+    def get_many(
+        self,
+        chat_ids: Iterable[str],
+        *,
+        concurrency: int | None = None,
+        return_exceptions: Literal[True],
+        wait: float = 0.0,
+    ) -> Coroutine[Any, Any, list[ChatPresence | WawpError]]: ...
+    @overload
+    def get_many(
+        self,
+        chat_ids: Iterable[str],
+        *,
+        concurrency: int | None = None,
         return_exceptions: bool = False,
         wait: float = 0.0,
-    ) -> Coroutine[Any, Any, list[ChatPresence] | list[ChatPresence | WawpError]]: ...
-    def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = 300.0) -> Watch:
+    ) -> Coroutine[Any, Any, _ManyResults]: ...
+    def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = ...) -> Watch:
         """``async for change in aclient.watch(ids): ...`` -- subscribes, then polls every
         ``interval`` seconds (at least 0.05) and yields a PresenceChange per participant whose
-        state or last-seen changed."""
-    def typing(self, chat_id: str, *, refresh: float | None = 8.0) -> Typing:
+        state or last-seen changed; subscriptions are renewed every ``resubscribe`` seconds (300)."""
+    def typing(self, chat_id: str, *, refresh: float | None = ...) -> Typing:
         """``async with aclient.typing(chat_id): ...`` shows typing while the body runs, re-sent
-        every ``refresh`` seconds (None: once) since WhatsApp clears it by itself."""
+        every ``refresh`` seconds (8 by default; None: once) since WhatsApp clears it by itself."""
     def close(self) -> Coroutine[Any, Any, None]:
         """Closes at once; the coroutine it returns is already done (awaiting it is optional)."""
-    async def aclose(self) -> None: ...
-    async def __aenter__(self) -> AsyncPresenceClient: ...
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Literal[False]: ...
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        """The same as ``close()``, under httpx's name."""
+    def __aenter__(self) -> Coroutine[Any, Any, Self]: ...
+    def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None, /
+    ) -> Coroutine[Any, Any, Literal[False]]: ...
 
 __all__ = [
-    "PresenceClient",
+    "APIError",
     "AsyncPresenceClient",
-    "PresenceState",
+    "AuthenticationError",
+    "BadRequestError",
     "ChatPresence",
+    "ClientClosedError",
+    "ConfigurationError",
+    "InvalidChatIdError",
+    "InvalidEventError",
+    "InvalidSignatureError",
+    "NotFoundError",
+    "NotSupportedError",
     "ParticipantPresence",
+    "PermissionDeniedError",
     "PresenceChange",
+    "PresenceClient",
     "PresenceEvent",
+    "PresenceState",
+    "ProtocolError",
+    "RateLimitError",
+    "RequestTimeout",
+    "ServerError",
+    "SessionNotReadyError",
+    "TransportError",
+    "WawpError",
+    "__version__",
     "parse_event",
     "verify_signature",
-    "WawpError",
-    "ConfigurationError",
-    "ClientClosedError",
-    "TransportError",
-    "RequestTimeout",
-    "ProtocolError",
-    "APIError",
-    "BadRequestError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "SessionNotReadyError",
-    "NotSupportedError",
-    "RateLimitError",
-    "ServerError",
-    "InvalidChatIdError",
-    "InvalidSignatureError",
-    "InvalidEventError",
-    "__version__",
 ]

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def _rebuild(cls: type, message: str, state: dict[str, Any]) -> WawpError:
+def _rebuild(cls: type[WawpError], message: str, state: dict[str, Any]) -> WawpError:
     err = cls.__new__(cls)
     Exception.__init__(err, message)
     err.__dict__.update(state)
@@ -134,24 +134,24 @@ class InvalidEventError(WawpError, ValueError):
 
 
 __all__ = [
-    "WawpError",
-    "ConfigurationError",
-    "ClientClosedError",
-    "TransportError",
-    "RequestTimeout",
-    "ProtocolError",
     "APIError",
-    "BadRequestError",
     "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "SessionNotReadyError",
-    "NotSupportedError",
-    "RateLimitError",
-    "ServerError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
     "InvalidChatIdError",
-    "InvalidSignatureError",
     "InvalidEventError",
+    "InvalidSignatureError",
+    "NotFoundError",
+    "NotSupportedError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "RateLimitError",
+    "RequestTimeout",
+    "ServerError",
+    "SessionNotReadyError",
+    "TransportError",
+    "WawpError",
 ]
 
 # Tracebacks and reprs name the public path (wawp_presence.NotFoundError), where users import

@@ -25,7 +25,9 @@ def main() -> None:
         server.set_presence(GROUP, "composing", participant="447000000001@c.us")
         server.set_presence(GROUP, "unavailable", last_seen=now - timedelta(hours=2), participant="447000000002@c.us")
 
-        with PresenceClient(instance_id=server.instance_id, access_token=server.access_token, base_url=server.url) as client:
+        with PresenceClient(
+            instance_id=server.instance_id, access_token=server.access_token, base_url=server.url
+        ) as client:
             print(f"{client!r}\n")
             print("One chat at a time:")
             for chat_id in (ALICE, BOB):
@@ -63,7 +65,10 @@ def main() -> None:
                 instance_id=server.instance_id, access_token=server.access_token, base_url=server.url
             ) as aclient:
                 chats = await asyncio.gather(aclient.get(ALICE), aclient.get(BOB))
-                print("\nThe same with asyncio:", ", ".join(f"{c.id}={'online' if c.is_online else 'offline'}" for c in chats))
+                print(
+                    "\nThe same with asyncio:",
+                    ", ".join(f"{c.id}={'online' if c.is_online else 'offline'}" for c in chats),
+                )
 
         asyncio.run(tour_async())
     print(f"\n{len(server.requests)} requests went over real HTTP to {server.url}.")

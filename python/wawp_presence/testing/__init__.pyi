@@ -1,25 +1,30 @@
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, final
+
+from typing_extensions import Self
 
 from .._state import PresenceState
 
+@final
 class FakeServer:
     """A real HTTP server on 127.0.0.1 that behaves like Wawp or WAHA."""
 
-    def __init__(
-        self,
-        backend: Literal["wawp", "waha"] = "wawp",
+    def __new__(
+        cls,
+        backend: Literal["wawp", "waha"] = ...,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
+        host: str = ...,
+        port: int | None = None,
         instance_id: str | None = None,
         access_token: str | None = None,
         api_key: str | None = None,
-        session: str = "default",
-        engine: str = "NOWEB",
-        request_log: int = 10_000,
-    ) -> None: ...
+        session: str = ...,
+        engine: str = ...,
+        request_log: int | None = None,
+    ) -> Self:
+        """Defaults: ``backend="wawp"``, ``host="127.0.0.1"``, ``port`` None or 0 (a free one),
+        ``session="default"``, ``engine="NOWEB"``, ``request_log`` None (10,000)."""
     @property
     def url(self) -> str: ...
     @property
@@ -45,7 +50,7 @@ class FakeServer:
         last_seen: datetime | float | None = None,
         *,
         participant: str | None = None,
-        empty_reads: int = 0,
+        empty_reads: int | None = None,
     ) -> None: ...
     def fail_next(
         self,
@@ -58,8 +63,9 @@ class FakeServer:
         drop: bool = False,
         malformed: bool = False,
         hang: bool = False,
-        times: int = 1,
-    ) -> None: ...
+        times: int | None = None,
+    ) -> None:
+        """``times`` None means 1."""
     @property
     def requests(self) -> list[dict[str, Any]]:
         """The most recent `request_log` requests (10,000 by default), oldest first."""
@@ -79,9 +85,9 @@ class FakeServer:
     def set_session_status(self, status: str) -> None: ...
     def reset(self) -> None: ...
     def stop(self) -> None: ...
-    def __enter__(self) -> FakeServer: ...
+    def __enter__(self) -> Self: ...
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None, /
     ) -> Literal[False]: ...
 
 __all__ = ["FakeServer"]
