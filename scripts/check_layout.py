@@ -65,7 +65,7 @@ def cycles(graph: dict[tuple[str, ...], set[tuple[str, ...]]]) -> list[list[tupl
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                found.append(stack[stack.index(nxt) :] + [nxt])
+                found.append([*stack[stack.index(nxt) :], nxt])
             elif nxt not in state:
                 visit(nxt, stack)
         stack.pop()

@@ -1,25 +1,44 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust core and fake server with `cargo test`, then the Python package,
-# built and installed into a virtual environment the way users install it, with pytest over
-# real HTTP on 127.0.0.1. Extra arguments go to pytest.
+# Runs every gate and every test: formatting, layout and lints (rustfmt, ruff, clippy), the Rust
+# core and fake server with `cargo test`, then the Python package, built and installed into a
+# virtual environment the way users install it, its types (mypy --strict, stubtest), and pytest
+# over real HTTP on 127.0.0.1. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 venv=${VENV:-.venv}
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+# Linters pinned: a new release's new rules should arrive by a change here, not break CI.
 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    "maturin>=1.8,<2" "pytest>=8" "pytest-asyncio>=0.24" "jsonschema>=4" "hypothesis>=6.100" "anyio>=4"
+    "maturin>=1.8,<2" "pytest>=8" "pytest-asyncio>=0.24" "jsonschema>=4" "hypothesis>=6.100" "anyio>=4" \
+    "ruff==0.17.6" "mypy==2.4.1"
 
-echo "== cargo test"
-cargo test --locked
+step() { echo "== $1 (at ${SECONDS}s)"; }
 
-echo "== building and installing the package"
+step "formatting and layout"
+cargo fmt --check
+"$venv/bin/ruff" format --check .
+"$venv/bin/ruff" check .
+"$venv/bin/python" scripts/check_layout.py
+
+step "clippy"
+cargo clippy --locked --all-targets --all-features -- -D warnings
+
+step "cargo test"
+cargo test --locked --features fake
+
+step "building and installing the package"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 
-echo "== pytest"
+step "mypy and stubtest"
+"$venv/bin/python" -m mypy --strict
+"$venv/bin/python" -m mypy.stubtest wawp_presence --allowlist stubtest-allowlist.txt
+
+step "pytest"
 status=0
 "$venv/bin/python" -m pytest -p no:cacheprovider "$@" || status=$?
+echo "== done (at ${SECONDS}s)"
 if [ "$status" -eq 5 ]; then
     echo "pytest collected no tests: that is a failure" >&2
     exit 1
