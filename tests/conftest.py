@@ -1,8 +1,12 @@
 """Fixtures: fake servers of both backends, and clients of both kinds (sync and async).
 
-Most behaviour tests take `api`, which runs once per backend (Wawp, WAHA) and per client kind
-(PresenceClient, AsyncPresenceClient driven from its own event loop), so every operation is
-written once and checked four ways.
+Most behaviour tests take `api`: a client connected to a fake `server`. By default it is the
+sync PresenceClient talking to a Wawp fake, since most behaviours do not depend on the client
+kind or the backend (parsing, retries, signatures and ids are one implementation in the Rust
+core, checked by `cargo test`). A test where the kind or the backend matters says so with the
+markers of presence_helpers: BOTH_BACKENDS (routes, credentials, error bodies), TWO_WAYS (sync
+on Wawp and async on WAHA: the binding paths of both kinds) or EVERY_MODE (the 2 x 2 matrix,
+kept for the parity test of test_client.py).
 """
 
 from __future__ import annotations
@@ -15,28 +19,28 @@ if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
 import pytest  # noqa: E402
-
 from presence_helpers import (  # noqa: E402
     API_KEY,
-    BACKENDS,
-    MODES,
+    TOKEN,
     CountingServer,
     build_client,
     make_driver,
-    TOKEN,
     start_server,
 )
+
 from wawp_presence import PresenceClient  # noqa: E402
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
-    return request.param
+    """ "wawp" unless the test parametrizes `backend` (e.g. with BOTH_BACKENDS)."""
+    return getattr(request, "param", "wawp")
 
 
-@pytest.fixture(params=MODES)
+@pytest.fixture
 def mode(request: pytest.FixtureRequest) -> str:
-    return request.param
+    """ "sync" unless the test parametrizes `mode` (e.g. with TWO_WAYS or EVERY_MODE)."""
+    return getattr(request, "param", "sync")
 
 
 @pytest.fixture
@@ -92,7 +96,9 @@ def wrong_secret_api(make_api, make_server, backend):
     if backend == "wawp":
         server = make_server("wawp", access_token="server-side-token")
         return make_api(
-            factory=lambda cls: cls(instance_id=server.instance_id, access_token=TOKEN, base_url=server.url, max_retries=0)
+            factory=lambda cls: cls(
+                instance_id=server.instance_id, access_token=TOKEN, base_url=server.url, max_retries=0
+            )
         )
     server = make_server("waha", api_key="server-side-key")
     return make_api(factory=lambda cls: cls.waha(server.url, api_key=API_KEY, max_retries=0))

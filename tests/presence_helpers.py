@@ -15,11 +15,14 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import quote, unquote, urlencode
+
+import pytest
 
 from wawp_presence import AsyncPresenceClient, PresenceClient
 from wawp_presence.testing import FakeServer
@@ -42,9 +45,21 @@ NEWSLETTER = "120363123456789012@newsletter"
 BACKENDS = ("wawp", "waha")
 MODES = ("sync", "async")
 
+# Where the backend or the client kind matters, a test runs more than the default (sync, Wawp):
+BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
+# both client kinds and both backends in two runs: every binding path, without the full matrix
+TWO_WAYS = pytest.mark.parametrize(
+    "mode, backend", [("sync", "wawp"), ("async", "waha")], ids=["sync-wawp", "async-waha"]
+)
+# the full 2 x 2 matrix, for the parity test only
+EVERY_MODE = pytest.mark.parametrize(
+    "mode, backend", [(m, b) for m in MODES for b in BACKENDS], ids=[f"{m}-{b}" for m in MODES for b in BACKENDS]
+)
+
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
-SHARED_DIR = REPO_DIR.parent / "shared"
+# Copies of the contract documents the tests read (python-api.md, WAHA's OpenAPI document):
+# the tests depend on nothing outside the repository.
 CONTRACT_COPY_DIR = TESTS_DIR / "contract"
 PACKAGE_SOURCE_DIR = REPO_DIR / "python" / "wawp_presence"
 
@@ -52,15 +67,18 @@ PACKAGE_SOURCE_DIR = REPO_DIR / "python" / "wawp_presence"
 HANG_BOUND_SECONDS = 5.0
 
 
-def contract_original(*parts: str) -> Path:
-    """Where a file of shared/ lives beside the repository (may be missing outside a session)."""
-    return SHARED_DIR.joinpath(*parts)
+def contract_copy(name: str) -> Path:
+    """The copy kept in tests/contract/ of the contract document `name`, verbatim (ruff leaves
+    the folder alone, so the code blocks stay as the contract wrote them)."""
+    path = CONTRACT_COPY_DIR / name
+    if not path.is_file():
+        raise AssertionError(f"missing contract copy {path}")
+    return path
 
 
 def contract_path(*parts: str) -> Path:
-    """The shared/ original when it is there, else the copy kept in tests/contract/."""
-    original = contract_original(*parts)
-    return original if original.exists() else CONTRACT_COPY_DIR / parts[-1]
+    """The copy of the contract document at `parts` (e.g. "spec", "python-api.md") in tests/contract/."""
+    return contract_copy(parts[-1])
 
 
 def utc(timestamp: float) -> datetime:
@@ -135,9 +153,14 @@ def typing_states(server: Any, chat: str) -> list[str]:
     states = []
     for r in server.requests:
         path = decoded_path(r)
-        if server.backend == "wawp" and r["method"] == "POST" and path in (
-            "/v2/send/start-typing",
-            "/v2/send/stop-typing",
+        if (
+            server.backend == "wawp"
+            and r["method"] == "POST"
+            and path
+            in (
+                "/v2/send/start-typing",
+                "/v2/send/stop-typing",
+            )
         ):
             if query_value(r, "chatId") == chat:
                 states.append("typing" if path.endswith("start-typing") else "paused")
@@ -224,7 +247,7 @@ class SyncDriver:
         self.client.close()
         self.closed = True
 
-    def pickled(self) -> "SyncDriver":
+    def pickled(self) -> SyncDriver:
         """A driver around a pickled-and-unpickled copy of the client (shut down with this one)."""
         data = pickle.dumps(self.client)
         copy = type(self)(lambda cls: pickle.loads(data))
@@ -385,17 +408,20 @@ class CountingServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The head and the body go out in two writes: without this, Nagle's algorithm and the
+            # client's delayed ACK hold the body back 40 ms.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 prefix = f"/api/{owner.session}/presence/"
                 path = self.path.split("?", 1)[0]
                 if not path.startswith(prefix):
                     self._answer(404, {"message": "not found", "statusCode": 404})
                     return
-                chat = unquote(path[len(prefix):])
+                chat = unquote(path[len(prefix) :])
                 with owner.lock:
                     owner.chats.append(chat)
                     owner.in_flight += 1
@@ -420,7 +446,12 @@ class CountingServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # The default backlog of 5 drops the connections of a wider fan-out, which the
+            # kernel then retries after a second.
+            request_queue_size = 128
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()

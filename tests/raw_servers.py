@@ -12,15 +12,13 @@ import select
 import socket
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 # A chat answer the client accepts, for handlers that must answer well.
 def chat_json(chat: str, presence: str = "online") -> bytes:
-    return (
-        '{"id": "%s", "presences": [{"participant": "%s", "lastKnownPresence": "%s", "lastSeen": null}]}'
-        % (chat, chat, presence)
-    ).encode()
+    participant = f'{{"participant": "{chat}", "lastKnownPresence": "{presence}", "lastSeen": null}}'
+    return f'{{"id": "{chat}", "presences": [{participant}]}}'.encode()
 
 
 # How long blocking socket operations wait before looking at the stop flag.
@@ -35,7 +33,7 @@ class Connection:
     """One accepted connection, handed to a handler. Reads and writes give up when the server
     stops, so a handler that loops forever still ends."""
 
-    def __init__(self, sock: socket.socket, server: "RawServer"):
+    def __init__(self, sock: socket.socket, server: RawServer):
         self.sock = sock
         self.server = server
         self.buffer = b""
@@ -51,7 +49,7 @@ class Connection:
             self._check()
             try:
                 return self.sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return b""
@@ -84,7 +82,7 @@ class Connection:
             self._check()
             try:
                 sent = self.sock.send(view)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return False
@@ -150,7 +148,7 @@ class RawServer:
         while not self.stopping.is_set():
             try:
                 sock, _ = self.listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -191,7 +189,7 @@ class RawServer:
         for sock in connections:
             sock.close()
 
-    def __enter__(self) -> "RawServer":
+    def __enter__(self) -> RawServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -287,7 +285,7 @@ def drip(*, interval: float = 0.2, where: str = "body") -> Handler:
                 return
             stream = b"[" * 1_000_000
         else:
-            stream = (response_head(200, {"Content-Type": "application/json"}) * 1000)[: 10_000]
+            stream = (response_head(200, {"Content-Type": "application/json"}) * 1000)[:10_000]
         for byte in stream:
             if not conn.send(bytes([byte])):
                 return
@@ -340,7 +338,7 @@ class FullBacklogListener:
             filler.close()
         self.listener.close()
 
-    def __enter__(self) -> "FullBacklogListener":
+    def __enter__(self) -> FullBacklogListener:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,7 @@ holding it), an async call in a late atexit handler, forked children that exit a
 from __future__ import annotations
 
 import asyncio
+import builtins
 import gc
 import logging
 import pickle
@@ -19,10 +20,13 @@ import time
 
 import anyio
 import pytest
-
 from presence_helpers import CHAT, CHAT2, build_client
 from raw_servers import RawServer, hold_until_closed
+
 from wawp_presence import AsyncPresenceClient, InvalidChatIdError, PresenceClient
+
+# Python 3.11+ (as is asyncio.TaskGroup, which raises it).
+ExceptionGroup = getattr(builtins, "ExceptionGroup", Exception)
 
 
 def aclient_for(server, **options) -> AsyncPresenceClient:
@@ -74,11 +78,11 @@ def test_a_coroutine_never_awaited_sends_nothing_even_in_a_running_loop(server):
 
     async def main():
         pending = [aclient.get(CHAT), aclient.set("offline"), aclient.get_many([CHAT, CHAT2])]
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.15)
         assert server.requests == []
         del pending
         gc.collect()
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
         assert server.requests == []
         return await aclient.get(CHAT)  # the one awaited is the one sent
 
@@ -170,7 +174,14 @@ def run_with_anyio(aclient):
     return results[0]
 
 
-IDIOMS = [run_with_asyncio_run, run_with_create_task, run_with_task_group, run_with_wait_for, run_with_gather, run_with_anyio]
+IDIOMS = [
+    run_with_asyncio_run,
+    run_with_create_task,
+    run_with_task_group,
+    run_with_wait_for,
+    run_with_gather,
+    run_with_anyio,
+]
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is new in Python 3.11")
@@ -261,7 +272,7 @@ def test_cancelling_closes_the_connection_and_leaves_the_client_usable(server, h
                         group.create_task(fail_soon())
             cancelled_at = time.monotonic()
             assert await asyncio.to_thread(raw.client_closed.wait, 5.0), "the connection stayed open"
-            assert raw.closed_at[0] - cancelled_at < 1.0
+            assert raw.closed_at[0] - cancelled_at < 2.5  # at once, not at the 30 s timeout
         # The client still works, against a server that answers.
         good = aclient_for(server)
         assert (await good.get(CHAT)).is_online
@@ -286,7 +297,7 @@ def test_a_dropped_watch_step_stops_polling_when_its_loop_ends(server):
 
     asyncio.run(main())  # cancels the step left behind
     settled = gets(server)
-    time.sleep(0.6)
+    time.sleep(0.4)  # 8 polls, if it went on
     assert gets(server) == settled, "the watcher went on polling after its loop ended"
 
 
@@ -298,15 +309,16 @@ def test_a_step_left_in_a_closed_loop_stops_when_collected(server):
     async def main():
         changes = aclient.watch([CHAT], interval=0.05)
         await changes.__anext__()
-        asyncio.ensure_future(changes.__anext__())
-        await asyncio.sleep(0.2)
+        left_behind = asyncio.ensure_future(changes.__anext__())
+        await asyncio.sleep(0.15)
+        assert not left_behind.done()  # nothing changed: the step still waits
 
     loop.run_until_complete(main())
     loop.close()  # without cancelling the pending step
     del loop
     gc.collect()
     settled = gets(server)
-    time.sleep(0.6)
+    time.sleep(0.4)  # 8 polls, if it went on
     assert gets(server) <= settled + 1, "the watcher went on polling after its loop was closed"
 
 
@@ -328,11 +340,13 @@ def test_debug_logging_while_a_thread_holds_the_gil_causes_no_timeout(make_serve
     server.set_presence(CHAT, "online")
     caplog.set_level(logging.DEBUG, logger="wawp_presence")
     ids = [f"4474414{i:05d}@c.us" for i in range(256)]
-    holder = threading.Thread(target=hold_the_gil, args=(3.0,))
+    # The GIL is held for three times the timeout: a runtime thread that waited for it would
+    # time out.
+    holder = threading.Thread(target=hold_the_gil, args=(1.5,))
     if mode == "async":
 
         async def main():
-            aclient = aclient_for(server, timeout=1.0)
+            aclient = aclient_for(server, timeout=0.5)
             started = asyncio.gather(*(aclient.get(c) for c in ids), return_exceptions=True)
             await asyncio.sleep(0)  # the calls are on their way
             holder.start()
@@ -340,7 +354,7 @@ def test_debug_logging_while_a_thread_holds_the_gil_causes_no_timeout(make_serve
 
         results = asyncio.run(main())
     else:
-        client = build_client(PresenceClient, server, timeout=1.0, max_retries=0)
+        client = build_client(PresenceClient, server, timeout=0.5, max_retries=0)
         holder.start()
         results = client.get_many(ids, concurrency=64, return_exceptions=True)
     holder.join()

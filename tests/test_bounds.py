@@ -10,9 +10,9 @@ import sys
 import time
 
 import pytest
-
-from presence_helpers import CHAT, build_client, start_server
+from presence_helpers import CHAT, build_client
 from process_helpers import FakeServerProcess
+
 from wawp_presence import AsyncPresenceClient, PresenceClient
 from wawp_presence.testing import FakeServer
 
@@ -42,7 +42,9 @@ async def test_async_fan_out_and_gathered_calls_share_the_bound(make_server):
     server = make_server("waha")
     server.fail_next(delay=0.01, times=60)
     async with build_client(AsyncPresenceClient, server, max_connections=3) as client:
-        many, *single = await asyncio.gather(client.get_many(IDS[:30], concurrency=2**63), *(client.get(c) for c in IDS[30:60]))
+        many, *single = await asyncio.gather(
+            client.get_many(IDS[:30], concurrency=2**63), *(client.get(c) for c in IDS[30:60])
+        )
     assert [c.id for c in many] + [c.id for c in single] == IDS[:60]
     assert server.traffic["peak_in_flight"] <= 3, server.traffic
     assert server.traffic["peak_open_connections"] <= 6, server.traffic
@@ -130,7 +132,9 @@ def test_max_retries_out_of_range_is_a_value_error(bad):
         PresenceClient.waha("http://127.0.0.1:9", max_retries=bad)
 
 
-@pytest.mark.parametrize("option, value", [("port", 2**16), ("port", -1), ("port", 2**64), ("request_log", -1), ("request_log", 2**70)])
+@pytest.mark.parametrize(
+    "option, value", [("port", 2**16), ("port", -1), ("port", 2**64), ("request_log", -1), ("request_log", 2**70)]
+)
 def test_fake_server_int_options_out_of_range_are_value_errors(option, value):
     with pytest.raises(ValueError, match=option):
         FakeServer("waha", **{option: value})
@@ -150,9 +154,9 @@ def test_fake_server_fail_next_ints_out_of_range_are_value_errors(make_server):
 @pytest.mark.parametrize("interval", [0.0, 1e-6, 0.049])
 def test_watch_refuses_an_interval_below_the_floor(cls, interval):
     client = cls.waha("http://127.0.0.1:9")
-    with pytest.raises(ValueError, match="interval must be at least 0.05 seconds"):
+    with pytest.raises(ValueError, match=r"interval must be at least 0\.05 seconds"):
         client.watch([CHAT], interval=interval)
-    with pytest.raises(ValueError, match="resubscribe must be at least 0.05 seconds"):
+    with pytest.raises(ValueError, match=r"resubscribe must be at least 0\.05 seconds"):
         client.watch([CHAT], interval=1.0, resubscribe=interval)
 
 
@@ -165,7 +169,7 @@ def test_watch_at_the_floor_polls_at_most_twenty_times_a_second(make_server):
         server.clear_requests()
         started = time.monotonic()
         seen = 0
-        while time.monotonic() - started < 1.0:
+        while time.monotonic() - started < 0.5:
             server.set_presence(CHAT, "online" if seen % 2 else "offline")
             next(changes)
             seen += 1

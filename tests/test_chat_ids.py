@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from presence_helpers import (
+    BOTH_BACKENDS,
+    CHAT,
+    GROUP,
+    LID,
+    NEWSLETTER,
+    build_client,
+    decoded_path,
+    route,
+    typing_states,
+)
 
-from presence_helpers import CHAT, GROUP, LID, NEWSLETTER, build_client, decoded_path, route, typing_states
-from wawp_presence import AsyncPresenceClient, InvalidChatIdError, PresenceClient, WawpError
+from wawp_presence import InvalidChatIdError, PresenceClient, WawpError
 
 VALID = [
     ("447441429009@c.us", CHAT),
@@ -43,6 +53,7 @@ def expected_segments(server, op: str, chat: str) -> int:
 
 
 @pytest.mark.parametrize("given, normalised", VALID, ids=VALID_IDS)
+@BOTH_BACKENDS
 def test_get_accepts_and_normalises(api, server, given, normalised):
     server.set_presence(normalised, "online")
     chat = api.get(given)
@@ -57,6 +68,7 @@ def test_get_accepts_and_normalises(api, server, given, normalised):
 
 
 @pytest.mark.parametrize("given, normalised", VALID, ids=VALID_IDS)
+@BOTH_BACKENDS
 def test_subscribe_path_stays_under_the_presence_route(api, server, given, normalised):
     api.subscribe(given)
     request = server.requests[-1]
@@ -197,8 +209,8 @@ def test_white_space_around_ids_and_states_is_ignored_alike(api, server):
 
 
 @pytest.mark.parametrize("session", ["..", ".", " .. ", "%2E%2E", "%2e", ".%2E", "%2E.", "%252E%252E"])
-@pytest.mark.parametrize("cls", [PresenceClient, AsyncPresenceClient], ids=["sync", "async"])
-def test_a_session_that_is_a_path_step_is_refused_at_construction(cls, session):
+def test_a_session_that_is_a_path_step_is_refused_at_construction(session):
+    cls = PresenceClient
     with pytest.raises(ValueError, match="session"):
         cls.waha("http://127.0.0.1:9", session=session)
     with pytest.raises(ValueError, match="session"):

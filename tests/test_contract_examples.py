@@ -20,16 +20,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-
-import wawp_presence
 from presence_helpers import (
-    CONTRACT_COPY_DIR,
-    contract_original,
     contract_path,
     decoded_path,
     query_value,
     start_server,
 )
+
+import wawp_presence
 from wawp_presence import (
     AsyncPresenceClient,
     ChatPresence,
@@ -75,16 +73,11 @@ def block(heading: str) -> str:
 # ============================================================================== the copy
 
 
-def test_contract_copy_matches_the_original():
-    copy = CONTRACT_COPY_DIR / DOC_PARTS[-1]
-    assert copy.exists(), "tests/contract/python-api.md is the fallback copy; keep it"
-    original = contract_original(*DOC_PARTS)
-    if original.exists():
-        assert copy.read_text(encoding="utf-8") == original.read_text(encoding="utf-8"), (
-            "tests/contract/python-api.md differs from shared/spec/python-api.md: copy it again"
-        )
-    else:
-        assert "## Clients" in copy.read_text(encoding="utf-8")
+def test_the_contract_copy_has_the_sections_run_here():
+    # tests/contract/python-api.md is the copy the tests read (nothing outside the repository is).
+    text = contract_path(*DOC_PARTS).read_text(encoding="utf-8")
+    for heading in ("Clients", "Models", "Webhooks", "Testing helpers"):
+        assert f"\n## {heading}\n" in text, heading
 
 
 # ============================================================================== Clients
@@ -196,7 +189,9 @@ def test_clients_block_runs_as_written(example_servers):
     for chat_id in EXAMPLE_IDS:
         assert ("GET", f"/api/default/presence/{chat_id}", None) in seen
     # typing() ends with paused, after the explicit set("typing")
-    typing_bodies = [body for method, path, body in seen if path == "/api/default/presence" and body and "chatId" in body]
+    typing_bodies = [
+        body for method, path, body in seen if path == "/api/default/presence" and body and "chatId" in body
+    ]
     assert [b["presence"] for b in typing_bodies] == ["typing", "typing", "paused"]
     assert waha.own_presence == "online"
     assert EXAMPLE_CHAT in waha.subscriptions
@@ -212,7 +207,9 @@ def test_clients_block_runs_as_written(example_servers):
     ]
     assert wawp.requests[1]["json"] == {"presence": "offline"}
     assert [query_value(r, "chatId") for r in wawp.requests[2:]] == [EXAMPLE_CHAT, EXAMPLE_CHAT]
-    assert all(query_value(r, "instance_id") == "..." and query_value(r, "access_token") == "..." for r in wawp.requests)
+    assert all(
+        query_value(r, "instance_id") == "..." and query_value(r, "access_token") == "..." for r in wawp.requests
+    )
     assert wawp.own_presence == "offline"
     assert wawp.chat_states[EXAMPLE_CHAT] == "paused"
 
@@ -286,9 +283,9 @@ def test_models_block_models_are_built_from_the_fields_shown(model_name):
     fields = documented_signatures()[model_name]
     values = [samples[field] for field in fields]
     by_position = model(*values)
-    by_keyword = model(**dict(zip(fields, values)))
+    by_keyword = model(**dict(zip(fields, values, strict=False)))
     assert by_position == by_keyword
-    for field, value in zip(fields, values):
+    for field, value in zip(fields, values, strict=False):
         assert getattr(by_position, field) == value
     assert tuple(model.__match_args__)[: len(fields)] == tuple(fields)
     if model_name == "ChatPresence":

@@ -12,9 +12,7 @@ from wawp_presence import PresenceClient
 
 
 def test_demo_prints_presences_read_from_the_fake_server():
-    done = subprocess.run(
-        [sys.executable, "-m", "wawp_presence.demo"], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-m", "wawp_presence.demo"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     # Presences read through the client: an online contact, a last-seen time, a group's members.
@@ -84,6 +82,8 @@ def test_the_interpreter_exits_cleanly_right_after_async_calls():
     # none ever enters it (results reach asyncio through a socket), and this keeps it so. Each
     # run ends straight after its last awaited call, with another thread contending for the GIL.
     for _ in range(12):
-        done = subprocess.run([sys.executable, "-c", EXIT_RIGHT_AFTER_ASYNC], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_RIGHT_AFTER_ASYNC], capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0 and done.stdout == "done\n", done.stderr[-2000:]
         assert "Fatal Python error" not in done.stderr

@@ -1,22 +1,24 @@
 """Errors: the hierarchy, and every failure of wire.md mapped to its class with its attributes.
 
-All through the fake on both backends and both client kinds, with max_retries=0 so a scripted
-fault is seen exactly once.
+All through the fake with the sync client (the async client's mapping is the same code, checked
+by test_client.py's parity test), on both backends where their error bodies differ, with
+max_retries=0 so a scripted fault is seen exactly once. Answers of the wrong shape are in
+test_hostile_answers.py, timeouts in test_deadlines.py.
 """
 
 from __future__ import annotations
 
-import time
 from urllib.parse import unquote
 
 import pytest
+from presence_helpers import BOTH_BACKENDS, CHAT, route, start_server
 
 import wawp_presence
-from presence_helpers import CHAT, HANG_BOUND_SECONDS, route, start_server
 from wawp_presence import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     InvalidChatIdError,
     NotFoundError,
@@ -49,6 +51,7 @@ HIERARCHY = [
     (ServerError, (APIError,)),
     (InvalidChatIdError, (WawpError, ValueError)),
     (ConfigurationError, (WawpError, ValueError)),
+    (ClientClosedError, (WawpError, RuntimeError)),
 ]
 
 
@@ -175,13 +178,28 @@ STATUS_CASES = [
         NotSupportedError,
         ("not implemented",),
     ),
-    ("429", 429, {"message": "Too Many Requests", "statusCode": 429}, {"retry_after": 7}, RateLimitError, ("Too Many Requests",)),
+    (
+        "429",
+        429,
+        {"message": "Too Many Requests", "statusCode": 429},
+        {"retry_after": 7},
+        RateLimitError,
+        ("Too Many Requests",),
+    ),
     ("500", 500, {"message": "Internal server error", "statusCode": 500}, {}, ServerError, ("Internal server error",)),
-    ("502-html", 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", {"headers": {"Content-Type": "text/html"}}, ServerError, None),
+    (
+        "502-html",
+        502,
+        "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        {"headers": {"Content-Type": "text/html"}},
+        ServerError,
+        None,
+    ),
     ("503-text", 503, "upstream unavailable", {"headers": {"Content-Type": "text/plain"}}, ServerError, None),
 ]
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize(
     "status, body, extras, cls, fragments",
     [case[1:] for case in STATUS_CASES],
@@ -211,6 +229,7 @@ def test_long_bodies_are_cut(api, server):
     assert 0 < len(exc.body) < 2_000
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("op", list(OPERATIONS), ids=list(OPERATIONS))
 def test_every_operation_reports_a_404(api, server, op):
     call, method, route_op = OPERATIONS[op]
@@ -232,6 +251,7 @@ def test_a_session_that_is_not_working(api, server, op):
     assert exc.method == method
 
 
+@BOTH_BACKENDS
 def test_get_all_on_an_engine_without_it(make_api, make_server, backend):
     api = make_api(make_server(backend, engine="WEBJS"))
     exc = raised(lambda a: a.get_all(), api, NotSupportedError)
@@ -271,53 +291,6 @@ def test_a_2xx_error_body_is_an_api_error(api, server, op, body, fragment):
     assert not isinstance(exc, ProtocolError)
 
 
-# ============================================================================== protocol errors
-
-
-HTML_PAGE = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in</body></html>"
-
-
-@pytest.mark.parametrize("op", ["get", "get_all", "get_many"])
-def test_a_2xx_html_page_to_a_read_is_a_protocol_error(api, server, op):
-    call, method, _ = OPERATIONS[op]
-    server.fail_next(status=200, body=HTML_PAGE, headers={"Content-Type": "text/html"})
-    exc = raised(call, api, ProtocolError)
-    assert not isinstance(exc, APIError)
-    assert exc.method == method
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        [],
-        {"foo": 1},
-        {"id": CHAT, "presences": "online"},
-        '{"id": "447441429009@c.us", "presences": [',
-        "",
-    ],
-    ids=["list", "unrelated-object", "presences-not-a-list", "truncated-json", "empty"],
-)
-def test_get_with_the_wrong_shape_is_a_protocol_error(api, server, body):
-    server.fail_next(status=200, body=body)
-    raised(lambda a: a.get(CHAT), api, ProtocolError)
-
-
-@pytest.mark.parametrize(
-    "body",
-    [{"id": CHAT, "presences": []}, {"data": "nothing"}, "not json"],
-    ids=["object-where-the-list-belongs", "unrelated-object", "text"],
-)
-def test_get_all_with_the_wrong_shape_is_a_protocol_error(api, server, body):
-    server.fail_next(status=200, body=body)
-    raised(lambda a: a.get_all(), api, ProtocolError)
-
-
-def test_a_malformed_answer_is_a_clear_error(api, server):
-    server.fail_next(malformed=True)
-    exc = raised(lambda a: a.get(CHAT), api, (ProtocolError, TransportError))
-    assert isinstance(exc, WawpError)
-
-
 # ============================================================================== transport
 
 
@@ -331,6 +304,7 @@ def test_a_dropped_connection_is_a_transport_error(api, server, op):
     assert exc.method == method
 
 
+@BOTH_BACKENDS
 def test_nothing_listening_is_a_transport_error(make_api, backend):
     with start_server(backend) as gone:
         pass  # stopped: nothing listens on its port any more
@@ -338,24 +312,3 @@ def test_nothing_listening_is_a_transport_error(make_api, backend):
     exc = raised(lambda a: a.get(CHAT), api, TransportError)
     assert isinstance(exc, ConnectionError)
     assert exc.status_code is None
-
-
-@pytest.mark.parametrize("op", ["get", "set-online", "get_all"])
-def test_a_hung_answer_times_out(make_api, server, op):
-    call, method, _ = OPERATIONS[op]
-    api = make_api(server, timeout=0.5)
-    server.fail_next(hang=True)
-    started = time.monotonic()
-    exc = raised(call, api, RequestTimeout)
-    assert time.monotonic() - started < HANG_BOUND_SECONDS
-    assert isinstance(exc, TimeoutError)
-    assert exc.status_code is None
-    assert exc.method == method
-
-
-def test_the_client_recovers_after_a_timeout(make_api, server):
-    api = make_api(server, timeout=0.5)
-    server.set_presence(CHAT, "online")
-    server.fail_next(hang=True)
-    raised(lambda a: a.get(CHAT), api, RequestTimeout)
-    assert api.get(CHAT).has_data

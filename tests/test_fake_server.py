@@ -10,11 +10,10 @@ import urllib.error
 import urllib.request
 
 import pytest
+from presence_helpers import BOTH_BACKENDS, CHAT, CHAT2, build_client, raw_call, route, start_server
 
-from presence_helpers import CHAT, CHAT2, build_client, raw_call, route, start_server
 from wawp_presence import PresenceClient, PresenceState
 from wawp_presence.testing import FakeServer
-
 
 # ============================================================================== the plugin's fixtures
 
@@ -33,6 +32,7 @@ def test_plugin_fixtures_give_a_running_fake(request, fixture_name, backend):
 # ============================================================================== construction
 
 
+@BOTH_BACKENDS
 def test_defaults(make_server, backend):
     server = make_server(backend)
     assert server.backend == backend
@@ -98,8 +98,14 @@ def test_waha_without_a_key_checks_none(make_server):
 
 @pytest.mark.parametrize(
     "body",
-    [{"presence": "online", "chatId": CHAT}, {"presence": "offline", "chatId": CHAT}, {"presence": "typing"}, {"presence": "paused"}],
+    [
+        {"presence": "online", "chatId": CHAT},
+        {"presence": "offline", "chatId": CHAT},
+        {"presence": "typing"},
+        {"presence": "paused"},
+    ],
 )
+@BOTH_BACKENDS
 def test_set_rules_get_400(server, body):
     status, _, _ = raw_call(server, "POST", route(server, "set"), body=body)
     assert status == 400
@@ -107,6 +113,7 @@ def test_set_rules_get_400(server, body):
     assert server.chat_states == {}
 
 
+@BOTH_BACKENDS
 def test_set_records_own_and_chat_states(server):
     assert raw_call(server, "POST", route(server, "set"), body={"presence": "online"})[0] // 100 == 2
     assert raw_call(server, "POST", route(server, "set"), body={"presence": "recording", "chatId": CHAT})[0] // 100 == 2
@@ -125,6 +132,7 @@ def test_wawp_typing_routes_record_states(make_server):
 # ============================================================================== reads
 
 
+@BOTH_BACKENDS
 def test_a_chat_read_with_get_is_listed_by_get_all(server):
     server.set_presence(CHAT, "online")
     assert raw_call(server, "GET", route(server, "get", CHAT2))[0] == 200
@@ -158,6 +166,7 @@ def test_empty_reads(server):
     assert all(a["id"] == CHAT for a in answers)
 
 
+@BOTH_BACKENDS
 def test_webjs_engine_has_no_get_all(make_server, backend):
     server = make_server(backend, engine="WEBJS")
     status, _, body = raw_call(server, "GET", route(server, "get_all"))
@@ -165,6 +174,7 @@ def test_webjs_engine_has_no_get_all(make_server, backend):
     assert "not implemented" in body.decode().lower()
 
 
+@BOTH_BACKENDS
 def test_session_status(server):
     server.set_session_status("SCAN_QR_CODE")
     status, _, body = raw_call(server, "GET", route(server, "get", CHAT))
@@ -213,6 +223,7 @@ def test_a_dropped_connection(server):
 # ============================================================================== records
 
 
+@BOTH_BACKENDS
 def test_requests_are_recorded(server):
     raw_call(server, "POST", route(server, "set"), body={"presence": "typing", "chatId": CHAT})
     request = server.requests[-1]
@@ -231,6 +242,7 @@ def test_requests_are_recorded(server):
     assert server.requests == []
 
 
+@BOTH_BACKENDS
 def test_subscriptions_are_recorded(server):
     raw_call(server, "POST", route(server, "subscribe", CHAT))
     assert server.subscriptions == [CHAT]

@@ -12,16 +12,16 @@ import builtins
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
 
 import pytest
-
-import wawp_presence
 from presence_helpers import CHAT, HANG_BOUND_SECONDS, build_client, start_server
 from process_helpers import FakeServerProcess, interrupt_blocking_call, run_in_fork, run_with_deadline
 from raw_servers import RawServer, answer, drip, hold_until_closed, stream_body
+
+import wawp_presence
 from wawp_presence import AsyncPresenceClient, PresenceClient
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -122,9 +122,9 @@ def no_answer_within_timeout():
     with start_server("wawp") as server:
         server.fail_next(hang=True, times=5)
         started = time.monotonic()
-        exc = with_client(server, lambda c: c.get(CHAT), max_retries=1, timeout=0.3)
+        exc = with_client(server, lambda c: c.get(CHAT), max_retries=1, timeout=0.2)
         assert len(server.requests) == 2  # retried; each attempt bounded
-        assert time.monotonic() - started < 0.6 + HANG_BOUND_SECONDS
+        assert time.monotonic() - started < 0.4 + HANG_BOUND_SECONDS
     return [exc]
 
 
@@ -134,12 +134,15 @@ def as_waha(raw: RawServer) -> SimpleNamespace:
 
 
 def too_many_requests():
-    too_many = answer(429, b'{"message": "Too Many Requests", "statusCode": 429}', {"Retry-After": "1"})
+    # Backoff alone would retry within 0.5 s; the server asks for 0.7 s (a fraction is allowed).
+    too_many = answer(429, b'{"message": "Too Many Requests", "statusCode": 429}', {"Retry-After": "0.7"})
     with RawServer(too_many) as raw:
         exc = with_client(as_waha(raw), lambda c: c.get(CHAT), max_retries=1)
         arrivals = list(raw.arrivals)
     assert len(arrivals) == 2  # retried ...
-    assert arrivals[1] - arrivals[0] >= 0.9  # ... after the Retry-After of 1 s
+    assert arrivals[1] - arrivals[0] >= 0.65  # ... after the Retry-After
+    assert exc.retry_after == pytest.approx(0.7)  # the final error keeps what the server said
+    assert exc.attempts == 2 and "after 2 attempts" in str(exc)
     return [exc]
 
 
@@ -174,13 +177,17 @@ def client_errors():
             server.fail_next(status=status, body=body, times=5)
             outcomes.append(with_client(server, lambda c: c.get(CHAT), max_retries=2))
             assert len(server.requests) == 1  # never retried
+            assert outcomes[-1].attempts == 1 and "attempts" not in str(outcomes[-1])
     return outcomes
 
 
 def error_body_in_2xx():
     outcomes = []
     with start_server("wawp") as server:
-        for body in ({"code": "instance_not_found", "message": "Instance not found"}, {"code": "quota_reached", "message": "Quota reached"}):
+        for body in (
+            {"code": "instance_not_found", "message": "Instance not found"},
+            {"code": "quota_reached", "message": "Quota reached"},
+        ):
             server.reset()
             server.fail_next(status=200, body=body, times=5)
             outcomes.append(with_client(server, lambda c: c.subscribe(CHAT), max_retries=2))
@@ -192,7 +199,11 @@ def error_body_in_2xx():
 def not_the_api_shape():
     outcomes = []
     with start_server("waha") as server:
-        for fault in (dict(status=200, body="<!DOCTYPE html><html>Sign in</html>"), dict(status=200, body={"foo": 1}), dict(malformed=True)):
+        for fault in (
+            dict(status=200, body="<!DOCTYPE html><html>Sign in</html>"),
+            dict(status=200, body={"foo": 1}),
+            dict(malformed=True),
+        ):
             server.reset()
             server.fail_next(times=5, **fault)
             outcomes.append(with_client(server, lambda c: c.get(CHAT), max_retries=2))
@@ -221,18 +232,19 @@ def nested_or_invalid_utf8():
 
 
 def trickling_body():
-    with RawServer(drip(interval=0.2)) as raw:
+    # One byte of the body every 0.1 s, forever: each read makes progress, the attempt has 0.5 s.
+    with RawServer(drip(interval=0.1)) as raw:
         started = time.monotonic()
-        exc = with_client(as_waha(raw), lambda c: c.get(CHAT), max_retries=0, timeout=1)
-        assert time.monotonic() - started < 1 + HANG_BOUND_SECONDS
+        exc = with_client(as_waha(raw), lambda c: c.get(CHAT), max_retries=0, timeout=0.5)
+        assert 0.45 <= time.monotonic() - started < 0.5 + HANG_BOUND_SECONDS
     return [exc]
 
 
 def ctrl_c():
+    # The timing (within 0.5 s, allowing for a loaded machine) is test_interrupts.py's.
     result = interrupt_blocking_call("hang")
     assert "delay" in result, result
-    assert result["delay"] < 0.5, result  # within 0.5 s
-    assert result["closed"] is not None and result["closed"] < 1.0, result  # the request is aborted
+    assert result["closed"] is not None, result  # the request is aborted
     assert result["after"] == "after True 1", result  # the client stays usable
     return [KeyboardInterrupt()]
 
@@ -252,12 +264,13 @@ def task_cancelled():
                 task.cancel()
                 try:
                     await task
-                except BaseException as exc:  # noqa: BLE001 - the outcome
+                except BaseException as exc:
                     outcome = exc
                 else:
                     pytest.fail("the cancelled task returned")
                 assert await asyncio.to_thread(raw.client_closed.wait, 5.0), "the connection stayed open"
-                assert raw.closed_at[0] - cancelled_at < 1.0  # closed at once
+                # closed at once, not at the 30 s timeout (loose for a loaded machine)
+                assert raw.closed_at[0] - cancelled_at < 2.5
         return outcome
 
     return [asyncio.run(asyncio.wait_for(run(), 20))]
@@ -318,7 +331,13 @@ def echoed_credential():
     from urllib.parse import quote, quote_plus
 
     token = "tok_SECRET+abc/def== x"
-    forms = [token, quote(token, safe=""), quote_plus(token, safe=""), quote(token, safe="").lower(), json.dumps(token)[1:-1]]
+    forms = [
+        token,
+        quote(token, safe=""),
+        quote_plus(token, safe=""),
+        quote(token, safe="").lower(),
+        json.dumps(token)[1:-1],
+    ]
     body = json.dumps({"message": "Unauthorized", "forms": forms}).encode()
     with RawServer(answer(401, body)) as raw:
         client = PresenceClient(instance_id="i", access_token=token, base_url=raw.url, max_retries=0)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from presence_helpers import CHAT, CHAT2, build_client, start_server
 from process_helpers import FakeServerProcess, run_in_fork
+
 from wawp_presence import AsyncPresenceClient, PresenceClient
 
 CHILD_DEADLINE_SECONDS = 10.0

@@ -15,7 +15,6 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from presence_helpers import (
     CHAT,
     SECRETS,
@@ -26,12 +25,15 @@ from presence_helpers import (
     start_server,
     texts_of_exception,
 )
+
 from wawp_presence import ChatPresence, WawpError
 
 TIMEOUT = 2.0
 
+# Half the statuses drawn are 2xx. The parser is fuzzed by `cargo test` as well; here, what
+# crosses the binding, with each client kind.
 FUZZ = settings(
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     database=None,  # nothing written into the repository
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -40,8 +42,25 @@ FUZZ = settings(
 # ------------------------------------------------------------------------------ strategies
 
 WORDS = ["online", "offline", "available", "unavailable", "composing", "typing", "recording", "paused", "away", ""]
-KEYS = ["id", "chatId", "presences", "data", "participant", "from", "lastKnownPresence", "presence", "type",
-        "lastSeen", "code", "error", "message", "detail", "status", "expected", "statusCode"]
+KEYS = [
+    "id",
+    "chatId",
+    "presences",
+    "data",
+    "participant",
+    "from",
+    "lastKnownPresence",
+    "presence",
+    "type",
+    "lastSeen",
+    "code",
+    "error",
+    "message",
+    "detail",
+    "status",
+    "expected",
+    "statusCode",
+]
 
 scalars = (
     st.none()
@@ -49,13 +68,15 @@ scalars = (
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30)
-    | st.sampled_from(WORDS + [CHAT, "120363041234567890@g.us", "1700000000", "-1"])
+    | st.sampled_from([*WORDS, CHAT, "120363041234567890@g.us", "1700000000", "-1"])
 )
 
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=10), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=10), children, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -90,7 +111,11 @@ chat_like = st.fixed_dictionaries(
     },
 )
 
-api_like = chat_like | st.lists(chat_like, max_size=4) | st.fixed_dictionaries({"data": chat_like | st.lists(chat_like, max_size=3)})
+api_like = (
+    chat_like
+    | st.lists(chat_like, max_size=4)
+    | st.fixed_dictionaries({"data": chat_like | st.lists(chat_like, max_size=3)})
+)
 
 with_secret = st.builds(lambda a, s, b: a + s + b, st.text(max_size=40), st.sampled_from(SECRETS), st.text(max_size=40))
 
@@ -143,7 +168,10 @@ def async_api(waha_server):
 
 OPERATIONS = {
     "get": (lambda api: api.get(CHAT), lambda r: isinstance(r, ChatPresence)),
-    "get_all": (lambda api: api.get_all(), lambda r: isinstance(r, list) and all(isinstance(c, ChatPresence) for c in r)),
+    "get_all": (
+        lambda api: api.get_all(),
+        lambda r: isinstance(r, list) and all(isinstance(c, ChatPresence) for c in r),
+    ),
     "set": (lambda api: api.set("online"), lambda r: r is None),
 }
 
@@ -173,13 +201,6 @@ def serve_and_call(server, api, op: str, status: int, body: bytes) -> None:
 
 @pytest.mark.parametrize("op", list(OPERATIONS))
 @FUZZ
-@given(body=bodies)
-def test_any_2xx_body(fuzz_server, sync_api, op, body):
-    serve_and_call(fuzz_server, sync_api, op, 200, body)
-
-
-@pytest.mark.parametrize("op", list(OPERATIONS))
-@FUZZ
 @given(status=statuses, body=bodies)
 def test_any_status_and_body(fuzz_server, sync_api, op, status, body):
     serve_and_call(fuzz_server, sync_api, op, status, body)
@@ -195,14 +216,7 @@ def test_any_answer_to_the_async_client(waha_server, async_api, op, status, body
 def test_the_fuzzed_bodies_reach_the_client(fuzz_server, sync_api):
     # Guards the tests above against a fake that would ignore its scripted body.
     fuzz_server.reset()
-    fuzz_server.fail_next(status=200, body=b'{"id": "%s", "presences": [{"lastKnownPresence": "typing"}]}' % CHAT.encode())
+    fuzz_server.fail_next(
+        status=200, body=b'{"id": "%s", "presences": [{"lastKnownPresence": "typing"}]}' % CHAT.encode()
+    )
     assert sync_api.get(CHAT).presences[0].last_known_presence == "typing"
-
-
-def test_writes_return_none(api, server):
-    # "The right type" for a write, as the stubs declare it: None (not an empty tuple).
-    assert api.set("online") is None
-    assert api.set("typing", chat_id=CHAT) is None
-    assert api.subscribe(CHAT) is None
-    with api.typing(CHAT) as entered:
-        assert entered is None

@@ -8,16 +8,19 @@ import asyncio
 import time
 
 import pytest
-
 from presence_helpers import CHAT
 from process_helpers import interrupt_blocking_call
 from raw_servers import RawServer, hold_until_closed
+
 from wawp_presence import AsyncPresenceClient
 
-# Ctrl-C must be seen within this (the blocking wait looks for signals in short slices).
-INTERRUPT_BOUND_SECONDS = 0.5
+# The README promises Ctrl-C is seen within 0.5 s (the blocking wait looks for signals in 50 ms
+# slices). The bounds below leave room for a loaded 2-core machine, where the child and the
+# parent wait for a CPU too; they still catch a call that ignores the signal until its 30 s
+# timeout, or a connection left open until then.
+INTERRUPT_BOUND_SECONDS = 1.5
 # A cancelled task's connection must be closed within this.
-CLOSE_BOUND_SECONDS = 1.0
+CLOSE_BOUND_SECONDS = 2.5
 
 
 async def awaiting(awaitable):
@@ -43,7 +46,7 @@ def test_ctrl_c_stops_a_blocking_call_and_the_client_stays_usable(fault):
     if fault == "hang":
         # The request was aborted: its connection closed at once, not when the timeout ran out.
         assert result["closed"] is not None, f"the interrupted request's connection stayed open; {context}"
-        assert result["closed"] < INTERRUPT_BOUND_SECONDS + 0.5, context
+        assert result["closed"] < INTERRUPT_BOUND_SECONDS + 1.0, context
     # The same client then answers, with one request: the aborted call left nothing behind.
     assert result["after"] == "after True 1", context
     assert result["returncode"] == 0, context

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from presence_helpers import CHAT, CHAT2, build_client, typing_states
+
 from wawp_presence import AsyncPresenceClient, NotFoundError, PresenceClient, PresenceState
 
 
@@ -85,4 +85,3 @@ def test_sync_and_async_clients_side_by_side_in_one_loop(server):
 
     asyncio.run(cell())
     assert server.own_presence == "online"
-

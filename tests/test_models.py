@@ -7,8 +7,8 @@ import pickle
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from presence_helpers import CHAT, CHAT2, GROUP, LID, NEWSLETTER
+
 from wawp_presence import ChatPresence, ParticipantPresence, PresenceState
 
 T1 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -85,7 +85,9 @@ def test_chat_positional_and_keyword_construction_agree():
 # ------------------------------------------------------------------------------ immutability
 
 
-@pytest.mark.parametrize("field, value", [("participant", CHAT2), ("last_known_presence", PresenceState.OFFLINE), ("last_seen", T1)])
+@pytest.mark.parametrize(
+    "field, value", [("participant", CHAT2), ("last_known_presence", PresenceState.OFFLINE), ("last_seen", T1)]
+)
 def test_participant_is_immutable(field, value):
     model = p()
     before = getattr(model, field)
@@ -303,12 +305,20 @@ def test_is_online_for_one_participant(state, expected):
 def test_is_online_when_any_group_member_is_active():
     quiet = (p(CHAT, PresenceState.OFFLINE, T1), p(CHAT2, PresenceState.PAUSED))
     assert ChatPresence(GROUP, quiet).is_online is False
-    assert ChatPresence(GROUP, quiet + (p(LID, PresenceState.RECORDING),)).is_online is True
+    assert ChatPresence(GROUP, (*quiet, p(LID, PresenceState.RECORDING))).is_online is True
     assert ChatPresence(CHAT, ()).is_online is False
 
 
 def test_last_seen_is_the_latest_among_participants():
-    chat = ChatPresence(GROUP, (p(CHAT, PresenceState.OFFLINE, T1), p(CHAT2), p(LID, PresenceState.OFFLINE, T2), p(NEWSLETTER, PresenceState.OFFLINE, T3)))
+    chat = ChatPresence(
+        GROUP,
+        (
+            p(CHAT, PresenceState.OFFLINE, T1),
+            p(CHAT2),
+            p(LID, PresenceState.OFFLINE, T2),
+            p(NEWSLETTER, PresenceState.OFFLINE, T3),
+        ),
+    )
     assert chat.last_seen == T2
     assert chat.last_seen.utcoffset() == timedelta(0)
 

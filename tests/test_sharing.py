@@ -9,9 +9,8 @@ import random
 import threading
 import time
 
-import pytest
-
 from presence_helpers import CHAT, build_client, utc
+
 from wawp_presence import AsyncPresenceClient, PresenceClient, PresenceState
 
 STATES = ["online", "offline", "typing", "recording", "paused"]
@@ -41,7 +40,6 @@ def check(chat, n: int) -> None:
     assert chat.presences[0].last_seen == last_seen
 
 
-@pytest.mark.parametrize("backend", ["wawp", "waha"])
 def test_32_threads_share_one_sync_client(make_server, backend):
     threads_n, chats_per_thread, rounds = 32, 4, 3
     server = make_server(backend)
@@ -60,7 +58,7 @@ def test_32_threads_share_one_sync_client(make_server, backend):
                 order = random.sample(mine, len(mine))
                 for n in order:
                     got.append((n, client.get(chat_of(n))))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         answers[t] = got
 
@@ -85,18 +83,15 @@ def test_32_threads_share_one_sync_client(make_server, backend):
     assert sum(1 for r in server.requests if r["method"] == "GET") == threads_n * chats_per_thread * rounds
 
 
-@pytest.mark.parametrize("backend", ["wawp", "waha"])
 async def test_1000_gathered_tasks_share_one_async_client(make_server, backend):
     tasks_n, chats_n = 1000, 250
     server = make_server(backend)
     store(server, range(chats_n))
     numbers = [random.randrange(chats_n) for _ in range(tasks_n)]
     async with build_client(AsyncPresenceClient, server, max_retries=0, timeout=30) as client:
-        results = await asyncio.wait_for(
-            asyncio.gather(*(client.get(chat_of(n)) for n in numbers)), 60
-        )
+        results = await asyncio.wait_for(asyncio.gather(*(client.get(chat_of(n)) for n in numbers)), 60)
     assert len(results) == tasks_n
-    for n, chat in zip(numbers, results):
+    for n, chat in zip(numbers, results, strict=False):
         check(chat, n)
 
 
@@ -118,7 +113,7 @@ def test_the_gil_is_released_while_a_sync_call_waits(make_server):
     thread.start()
     try:
         time.sleep(0.05)
-        server.fail_next(delay=1.0)  # the answer comes a second late
+        server.fail_next(delay=0.6)  # the answer comes 0.6 s late
         started = time.monotonic()
         chat = client.get(CHAT)
         ended = time.monotonic()
@@ -127,9 +122,9 @@ def test_the_gil_is_released_while_a_sync_call_waits(make_server):
         thread.join(timeout=5)
         client.close()
     assert chat.is_online
-    assert ended - started >= 0.9
+    assert ended - started >= 0.55
     # The other thread ran all through the call, not just before and after it: a call holding
     # the GIL would leave no samples inside the window.
     inside = [t for t in ticks if started + 0.1 < t < ended - 0.1]
     assert inside, "no Python thread ran while the call waited"
-    assert inside[-1] - inside[0] >= 0.5, f"Python threads ran for {inside[-1] - inside[0]:.2f} s of a 1 s call"
+    assert inside[-1] - inside[0] >= 0.25, f"Python threads ran for {inside[-1] - inside[0]:.2f} s of a 0.6 s call"

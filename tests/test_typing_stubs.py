@@ -6,9 +6,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from presence_helpers import PACKAGE_SOURCE_DIR
 
 import wawp_presence
-from presence_helpers import PACKAGE_SOURCE_DIR
 
 STUB = Path(__file__).parent.parent / "python" / "wawp_presence" / "__init__.pyi"
 
@@ -110,7 +110,12 @@ def module_file(near: Path, module: str | None, level: int) -> Path:
         base = base.parent
     parts = module.split(".") if module else []
     target = base.joinpath(*parts)
-    for candidate in (target.with_suffix(".pyi"), target / "__init__.pyi", target.with_suffix(".py"), target / "__init__.py"):
+    for candidate in (
+        target.with_suffix(".pyi"),
+        target / "__init__.pyi",
+        target.with_suffix(".py"),
+        target / "__init__.py",
+    ):
         if candidate.is_file():
             return candidate
     raise AssertionError(f"{near.name} imports .{module or ''} but no stub or source of it was found")

@@ -10,8 +10,8 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-
 from presence_helpers import build_client, decoded_path, route
+
 from wawp_presence import (
     AsyncPresenceClient,
     InvalidChatIdError,
@@ -89,10 +89,12 @@ def test_subscriptions_are_renewed(server):
     client = build_client(PresenceClient, server)
     changes = client.watch([ALICE], interval=0.05, resubscribe=0.1)
     next(changes)
-    timer = later(server, 0.5, lambda: server.set_presence(ALICE, "offline"))
+    timer = later(server, 0.4, lambda: server.set_presence(ALICE, "offline"))
     next(changes)
     timer.join()
-    subscribes = [r for r in server.requests if r["method"] == "POST" and decoded_path(r) == route(server, "subscribe", ALICE)]
+    subscribes = [
+        r for r in server.requests if r["method"] == "POST" and decoded_path(r) == route(server, "subscribe", ALICE)
+    ]
     assert len(subscribes) >= 3
 
 
@@ -106,7 +108,10 @@ async def test_async_for_on_the_async_client(server):
             asyncio.get_running_loop().call_later(0.1, server.set_presence, ALICE, "recording")
         else:
             break
-    assert [(c.previous, c.current) for c in seen] == [(None, PresenceState.ONLINE), (PresenceState.ONLINE, PresenceState.RECORDING)]
+    assert [(c.previous, c.current) for c in seen] == [
+        (None, PresenceState.ONLINE),
+        (PresenceState.ONLINE, PresenceState.RECORDING),
+    ]
 
 
 async def test_cancelling_an_async_watch_leaves_the_client_usable(server):
@@ -139,13 +144,23 @@ def test_bad_arguments_fail_before_anything_is_sent(server):
 def test_presence_change_is_a_value():
     seen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     change = PresenceChange(ALICE, ALICE, "offline", PresenceState.ONLINE, None, seen)
-    same = PresenceChange(chat_id=ALICE, participant=ALICE, previous=PresenceState.OFFLINE, current="online",
-                          last_seen=None, observed_at=seen)
+    same = PresenceChange(
+        chat_id=ALICE,
+        participant=ALICE,
+        previous=PresenceState.OFFLINE,
+        current="online",
+        last_seen=None,
+        observed_at=seen,
+    )
     assert change == same and hash(change) == hash(same) and len({change, same}) == 1
     assert pickle.loads(pickle.dumps(change)) == change
     assert change.to_dict() == {
-        "chat_id": ALICE, "participant": ALICE, "previous": "offline", "current": "online",
-        "last_seen": None, "observed_at": seen,
+        "chat_id": ALICE,
+        "participant": ALICE,
+        "previous": "offline",
+        "current": "online",
+        "last_seen": None,
+        "observed_at": seen,
     }
     match change:
         case PresenceChange(chat_id, _, previous, current):

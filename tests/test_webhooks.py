@@ -16,18 +16,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from presence_helpers import CHAT, GROUP, LID, assert_no_secret, contract_path, texts_of_exception
 
 import wawp_presence
-from presence_helpers import CHAT, GROUP, LID, assert_no_secret, contract_path, texts_of_exception
 from wawp_presence import (
     ChatPresence,
     InvalidEventError,
@@ -94,7 +94,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def signed_headers(body: bytes, *, secret: str = SECRET, algorithm: str = "sha512", sent_ms: int | None = None) -> dict[str, str]:
+def signed_headers(
+    body: bytes, *, secret: str = SECRET, algorithm: str = "sha512", sent_ms: int | None = None
+) -> dict[str, str]:
     """The headers WAHA sends with a signed delivery."""
     return {
         "X-Webhook-Hmac": hmac_hex(body, secret, algorithm),
@@ -131,7 +133,9 @@ def test_wawp_payload_becomes_one_participant():
     assert event.chat == ChatPresence(CHAT, (ParticipantPresence(CHAT, PresenceState.TYPING, None),))
     assert event.chat.is_online and not event.chat.is_group
 
-    in_group = parse_event(raw({"event": "presence.update", "payload": {"chatId": GROUP, "type": "paused", "from": LID}}))
+    in_group = parse_event(
+        raw({"event": "presence.update", "payload": {"chatId": GROUP, "type": "paused", "from": LID}})
+    )
     assert in_group.chat.id == GROUP
     assert [(p.participant, p.last_known_presence) for p in in_group.chat.presences] == [(LID, PresenceState.PAUSED)]
 
@@ -201,8 +205,8 @@ def test_contract_presence_event_fields_are_the_constructor():
     chat = parse_event(WAHA_BODY).chat
     values = [EVENT_ID, EVENT_TIME, "default", "NOWEB", chat]
     by_position = PresenceEvent(*values)
-    assert by_position == PresenceEvent(**dict(zip(fields, values))) == parse_event(WAHA_BODY)
-    for field, value in zip(fields, values):
+    assert by_position == PresenceEvent(**dict(zip(fields, values, strict=False))) == parse_event(WAHA_BODY)
+    for field, value in zip(fields, values, strict=False):
         assert getattr(by_position, field) == value
 
 
@@ -247,11 +251,16 @@ def test_presence_event_repr_and_to_dict():
         "engine": "NOWEB",
         "chat": {
             "id": CHAT,
-            "presences": [{"participant": CHAT, "last_known_presence": "typing", "last_seen": None, "raw_presence": None}],
+            "presences": [
+                {"participant": CHAT, "last_known_presence": "typing", "last_seen": None, "raw_presence": None}
+            ],
         },
     }
     bare = PresenceEvent(None, None, None, None, ChatPresence(CHAT))
-    assert repr(bare) == "PresenceEvent(id=None, timestamp=None, session=None, engine=None, chat=ChatPresence(id='447441429009@c.us', presences=()))"
+    assert repr(bare) == (
+        "PresenceEvent(id=None, timestamp=None, session=None, engine=None,"
+        " chat=ChatPresence(id='447441429009@c.us', presences=()))"
+    )
 
 
 def test_presence_event_constructor_checks_its_arguments():
@@ -287,7 +296,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 owner.deliveries.append((body, self.headers))
                 try:
@@ -354,24 +363,15 @@ def test_a_signed_delivery_over_http_is_accepted_and_its_retry_dropped(receiver)
 
 
 def test_bad_deliveries_over_http_are_refused(receiver):
-    good = signed_headers(WAHA_BODY)
+    # The README's endpoint maps each kind of failure to its status. Every way a signature or an
+    # age fails is checked once, without HTTP, in the sections below (and tabled by `cargo test`).
     tampered = WAHA_BODY.replace(b'"typing"', b'"paused"')
-    unsigned = {k: v for k, v in good.items() if k != "X-Webhook-Hmac"}
-    forged = signed_headers(WAHA_BODY, secret="someone-else")
-    stale = signed_headers(WAHA_BODY, sent_ms=now_ms() - 301_000)
     garbage = b"<html>not an event</html>"
-
-    assert receiver.post(tampered, good) == 401
-    assert receiver.post(WAHA_BODY, unsigned) == 401
-    assert receiver.post(WAHA_BODY, forged) == 401
-    assert receiver.post(WAHA_BODY, stale) == 401
+    assert receiver.post(tampered, signed_headers(WAHA_BODY)) == 401
     # Correctly signed, but not an event: the signature passes and the body is refused.
     assert receiver.post(garbage, signed_headers(garbage)) == 400
     assert receiver.events == []
-    assert [type(e) for e in receiver.failures] == [InvalidSignatureError] * 4 + [InvalidEventError]
-    # A sha256-signed delivery that says so is accepted.
-    assert receiver.post(WAWP_BODY, signed_headers(WAWP_BODY, algorithm="sha256")) == 200
-    assert [e.id for e in receiver.events] == ["evt_wawp_1"]
+    assert [type(e) for e in receiver.failures] == [InvalidSignatureError, InvalidEventError]
 
 
 # ============================================================================== signatures
@@ -609,8 +609,21 @@ def test_garbage_with_a_good_signature_is_still_an_invalid_event():
 
 
 JSON_KEYS = st.sampled_from(
-    ["id", "timestamp", "event", "session", "engine", "payload", "presences", "participant",
-     "lastKnownPresence", "lastSeen", "chatId", "type", "from"]
+    [
+        "id",
+        "timestamp",
+        "event",
+        "session",
+        "engine",
+        "payload",
+        "presences",
+        "participant",
+        "lastKnownPresence",
+        "lastSeen",
+        "chatId",
+        "type",
+        "from",
+    ]
 ) | st.text(max_size=8)
 JSON_VALUES = st.recursive(
     st.none()
@@ -622,7 +635,8 @@ JSON_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=5) | st.dictionaries(JSON_KEYS, children, max_size=6),
     max_leaves=40,
 )
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The parser is fuzzed by `cargo test` as well; here, what crosses the binding.
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def parses_or_raises_wawp_error(body: Any, **options: Any) -> None:

@@ -654,11 +654,9 @@ async fn reset_forgets_everything_but_the_config() {
 // --- the answers against WAHA's own OpenAPI schemas ---
 
 fn openapi() -> Value {
-    let beside = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/waha-presence.openapi.json");
-    let inside = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/specs/waha-presence.openapi.json");
-    let text = std::fs::read_to_string(beside)
-        .or_else(|_| std::fs::read_to_string(inside))
-        .expect("waha-presence.openapi.json beside the crate or under tests/specs");
+    // The copy of WAHA's document kept in the repository (the Python tests read it too).
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/contract/waha-presence.openapi.json");
+    let text = std::fs::read_to_string(path).expect("tests/contract/waha-presence.openapi.json");
     serde_json::from_str(&text).expect("the spec is JSON")
 }
 
