@@ -28,8 +28,13 @@ cargo clippy --locked --all-targets --all-features -- -D warnings
 step "cargo test"
 cargo test --locked --features fake
 
+# The package under test is built in the same (dev) profile, so it reuses the dependencies the
+# Rust tests just compiled instead of compiling all of them again with optimisations: what the
+# tests check is behaviour, and bench/ measures speed on a normal `pip install .`.
 step "building and installing the package"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+rm -rf target/wheels
+"$venv/bin/maturin" build --locked --profile dev --quiet
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/*.whl
 
 step "mypy and stubtest"
 "$venv/bin/python" -m mypy --strict
