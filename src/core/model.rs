@@ -175,10 +175,14 @@ pub fn parse_chat(body: &[u8], requested: &str) -> Result<ChatPresence> {
 
 /// Parses the list of all subscribed chats.
 pub fn parse_chat_list(body: &[u8]) -> Result<Vec<ChatPresence>> {
-    let json: Value = parse_json(body)?;
-    match unwrap_data(&json) {
+    chats_from_value(&parse_json(body)?)
+}
+
+/// The list of chats in an answer (wrapped in `{"data": ...}` or not).
+pub fn chats_from_value(json: &Value) -> Result<Vec<ChatPresence>> {
+    match unwrap_data(json) {
         Value::Array(items) => items.iter().map(|item| chat_from_value(item, None)).collect(),
-        other => Err(Error::protocol(format!("expected a JSON array of chats, got {}", kind_of(other)))),
+        other => Err(Error::protocol(format!("expected a JSON list of chats, got {}", kind_of(other)))),
     }
 }
 
