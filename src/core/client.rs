@@ -29,6 +29,15 @@ const WAIT_POLL_MAX: Duration = Duration::from_secs(1);
 /// this pace by default so it keeps showing.
 pub const TYPING_REFRESH: Duration = Duration::from_secs(8);
 
+/// What `get_many` does with a chat that fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The call fails with it (and what is in flight is cancelled).
+    Stop,
+    /// Its place in the results holds the error; the others go on.
+    Collect,
+}
+
 pub struct Client {
     /// Everything about sending: the parsed URL, the pool, redaction, pacing.
     http: Exchange,
@@ -86,20 +95,20 @@ impl Client {
 
     /// Several chats at once, at most `concurrency` requests in flight (and never more than
     /// `max_connections`), results in input order. Each id is given normalised, or as the reason
-    /// it is not a chat id (`chat_id::normalize`). With `fail_fast`, the first failure (a bad id
-    /// before anything is sent) ends the call and cancels what is in flight; otherwise each
-    /// chat's place holds its own result.
+    /// it is not a chat id (`chat_id::normalize`). With `OnFailure::Stop`, the first failure (a
+    /// bad id before anything is sent) ends the call and cancels what is in flight; with
+    /// `OnFailure::Collect` each chat's place holds its own result.
     pub async fn get_many(
         &self,
         ids: Vec<Result<String>>,
         concurrency: usize,
         wait: Duration,
-        fail_fast: bool,
+        on_failure: OnFailure,
     ) -> Result<Vec<Result<ChatPresence>>> {
         if concurrency == 0 {
             return Err(Error::invalid_argument("concurrency must be at least 1"));
         }
-        if fail_fast {
+        if on_failure == OnFailure::Stop {
             if let Some(Err(e)) = ids.iter().find(|r| r.is_err()) {
                 return Err(e.clone());
             }
@@ -116,7 +125,7 @@ impl Client {
             })
             .buffer_unordered(concurrency);
         while let Some((i, result)) = pending.next().await {
-            if fail_fast {
+            if on_failure == OnFailure::Stop {
                 if let Err(e) = result {
                     return Err(e);
                 }

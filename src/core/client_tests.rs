@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::client::{Client, ClientConfig, MAX_BODY_BYTES};
+use super::client::{Client, ClientConfig, OnFailure, MAX_BODY_BYTES};
 use super::error::ErrorKind;
 use super::model::PresenceState;
 use crate::fake::{Backend, FakeConfig, FakeServer, Fault};
@@ -137,7 +137,8 @@ async fn get_many_keeps_order_and_bounds_concurrency() {
     // Every answer is slow, so in-flight requests overlap as much as the bound allows.
     server.fail_next(Fault::Delay(Duration::from_millis(150)), 12);
     let started = Instant::now();
-    let results = client.get_many(ids.iter().cloned().map(Ok).collect(), 4, Duration::ZERO, true).await.unwrap();
+    let results =
+        client.get_many(ids.iter().cloned().map(Ok).collect(), 4, Duration::ZERO, OnFailure::Stop).await.unwrap();
     let took = started.elapsed();
     let got: Vec<(String, bool)> =
         results.into_iter().map(|r| r.map(|c| (c.id.clone(), c.is_online())).unwrap()).collect();
@@ -178,8 +179,10 @@ async fn a_huge_fan_out_keeps_connections_in_use_within_the_bound() {
     let ids: Vec<String> = (0..60).map(|i| format!("44744142{i:04}@c.us")).collect();
     // Slow answers, so that every lookup would be in flight at once if nothing bounded them.
     server.fail_next(Fault::Delay(Duration::from_millis(20)), 60);
-    let results =
-        client.get_many(ids.iter().cloned().map(Ok).collect(), usize::MAX, Duration::ZERO, true).await.unwrap();
+    let results = client
+        .get_many(ids.iter().cloned().map(Ok).collect(), usize::MAX, Duration::ZERO, OnFailure::Stop)
+        .await
+        .unwrap();
     assert_eq!(results.len(), 60);
     assert!(results.iter().all(Result::is_ok));
     let traffic = server.traffic();

@@ -19,7 +19,7 @@ use super::outcome::{outcome_of, PyNone};
 use super::runtime::block_on;
 use super::typing::Typing;
 use super::watch::Watch;
-use crate::core::client::{check_set, Client, TYPING_REFRESH};
+use crate::core::client::{check_set, Client, OnFailure, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::model::ChatPresence;
 use crate::core::routes::Backend;
@@ -166,7 +166,9 @@ impl ClientBase {
             concurrency.map(|c| at_least_one(c, "concurrency")).transpose()?.unwrap_or(DEFAULT_CONCURRENCY);
         let client = self.client();
         self.run(py, "get_many", async move {
-            let results = client.get_many(ids, concurrency, wait, !return_exceptions).await?;
+            let results = client
+                .get_many(ids, concurrency, wait, if return_exceptions { OnFailure::Collect } else { OnFailure::Stop })
+                .await?;
             Ok(ManyResults(results))
         })
     }
