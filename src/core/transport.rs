@@ -179,9 +179,9 @@ impl Transport {
         // A request goes on a kept connection only if it is still open. A server that ended it
         // while it sat idle (its keep-alive timer) has sent a FIN that nobody has read yet, as the
         // runtime runs only while calls are made: after a pause the socket is asked, as urllib3
-        // does, before the connection is trusted. A request that hyper
-        // hands back unsent goes on the next connection; one that was sent is never sent twice
-        // (retrying is the caller's decision).
+        // does, before the connection is trusted. A request that hyper hands back unsent goes on
+        // the next connection; one that was sent is never sent twice (retrying is the caller's
+        // decision).
         let (conn, response) = loop {
             let (mut conn, fresh) = match self.checkout() {
                 Some(conn) => (conn, false),
