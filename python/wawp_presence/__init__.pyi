@@ -207,32 +207,6 @@ class PresenceClient(ClientBase):
         """``instance_id`` and ``access_token`` for Wawp (``backend="wawp"``, the default);
         ``backend="waha"`` with ``base_url``, ``session`` (None: ``"default"``) and ``api_key``
         for a WAHA server. ``max_retries`` None means 2, ``max_connections`` None means 64."""
-    @classmethod
-    def waha(
-        cls,
-        base_url: str,
-        session: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 10.0,
-        max_retries: int | None = None,
-        rate_limit: float | None = None,
-        user_agent: str | None = None,
-        max_connections: int | None = None,
-    ) -> Self:
-        """A client for a self-hosted WAHA server; ``session`` None means ``"default"``."""
-    @classmethod
-    def from_env(
-        cls,
-        *,
-        base_url: str | None = None,
-        timeout: float = 10.0,
-        max_retries: int | None = None,
-        rate_limit: float | None = None,
-        user_agent: str | None = None,
-        max_connections: int | None = None,
-    ) -> Self:
-        """A Wawp client from ``WAWP_INSTANCE_ID``, ``WAWP_ACCESS_TOKEN`` and, when set, ``WAWP_BASE_URL``."""
     def get(self, chat_id: str, *, wait: float = 0.0) -> ChatPresence: ...
     def set(self, state: PresenceState | str, *, chat_id: str | None = None) -> None: ...
     def subscribe(self, chat_id: str) -> None: ...
@@ -299,32 +273,6 @@ class AsyncPresenceClient(ClientBase):
         """``instance_id`` and ``access_token`` for Wawp (``backend="wawp"``, the default);
         ``backend="waha"`` with ``base_url``, ``session`` (None: ``"default"``) and ``api_key``
         for a WAHA server. ``max_retries`` None means 2, ``max_connections`` None means 64."""
-    @classmethod
-    def waha(
-        cls,
-        base_url: str,
-        session: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 10.0,
-        max_retries: int | None = None,
-        rate_limit: float | None = None,
-        user_agent: str | None = None,
-        max_connections: int | None = None,
-    ) -> Self:
-        """A client for a self-hosted WAHA server; ``session`` None means ``"default"``."""
-    @classmethod
-    def from_env(
-        cls,
-        *,
-        base_url: str | None = None,
-        timeout: float = 10.0,
-        max_retries: int | None = None,
-        rate_limit: float | None = None,
-        user_agent: str | None = None,
-        max_connections: int | None = None,
-    ) -> Self:
-        """A Wawp client from ``WAWP_INSTANCE_ID``, ``WAWP_ACCESS_TOKEN`` and, when set, ``WAWP_BASE_URL``."""
     def get(self, chat_id: str, *, wait: float = 0.0) -> Coroutine[Any, Any, ChatPresence]: ...
     def set(self, state: PresenceState | str, *, chat_id: str | None = None) -> Coroutine[Any, Any, None]: ...
     def subscribe(self, chat_id: str) -> Coroutine[Any, Any, None]: ...

@@ -47,14 +47,10 @@ class WawpError(Exception):
         self.code = code
 
     def __str__(self) -> str:
-        context = []
-        if self.status_code is not None and not self.message.startswith("HTTP "):
-            context.append(f"HTTP {self.status_code}")
-        if self.method and self.url:
-            context.append(f"{self.method} {self.url}")
-        if self.attempts > 1:
-            context.append(f"after {self.attempts} attempts")
-        return f"{self.message} [{', '.join(context)}]" if context else self.message
+        # An error the client raises carries the core's summary of it (the message, the status,
+        # the request and the attempts); one built in Python shows its message.
+        summary = self.__dict__.get("_summary")
+        return summary if isinstance(summary, str) else self.message
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.message, dict(self.__dict__)))

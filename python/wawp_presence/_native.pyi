@@ -54,7 +54,8 @@ class ClientBase:
         rate_limit: float | None = None,
         user_agent: str | None = None,
         max_connections: int | None = None,
-    ) -> Self: ...
+    ) -> Self:
+        """A client for a self-hosted WAHA server; ``session`` None means ``"default"``."""
     @classmethod
     def from_env(
         cls,
@@ -65,7 +66,8 @@ class ClientBase:
         rate_limit: float | None = None,
         user_agent: str | None = None,
         max_connections: int | None = None,
-    ) -> Self: ...
+    ) -> Self:
+        """A Wawp client from ``WAWP_INSTANCE_ID``, ``WAWP_ACCESS_TOKEN`` and, when set, ``WAWP_BASE_URL``."""
     def get(self, chat_id: str, *, wait: float = 0.0) -> ChatPresence | Coroutine[Any, Any, ChatPresence]: ...
     def set(self, state: PresenceState | str, *, chat_id: str | None = None) -> Coroutine[Any, Any, None] | None: ...
     def subscribe(self, chat_id: str) -> Coroutine[Any, Any, None] | None: ...

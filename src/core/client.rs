@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
+use super::answer;
 use super::chat_id;
 use super::error::{Error, Result};
 use super::exchange::{Call, Exchange};
-use super::fast_parse;
-use super::model::{self, unwrap_data, ChatPresence, PresenceState};
+use super::model::{ChatPresence, PresenceState};
 use super::routes::{Operation, TypingStyle};
 use super::secret::Redactor;
 
@@ -77,13 +77,7 @@ impl Client {
         let mut pause = WAIT_POLL_FIRST;
         loop {
             let answer = self.http.send(Call { chat: Some(id.to_owned()), ..Call::new(Operation::GetChat) }).await?;
-            let chat = match fast_parse::chat(&answer.body) {
-                Some(chat) => chat,
-                None => {
-                    let json = self.http.read_json(&answer, &["id", "chatId", "presences"])?;
-                    model::chat_from_value(unwrap_data(&json), Some(id)).map_err(|e| self.http.protocol(e, &answer))?
-                }
-            };
+            let chat = answer::chat(&answer.body, id).map_err(|e| self.http.about_answer(e, &answer))?;
             let left = wait.saturating_sub(started.elapsed());
             if chat.has_data() || left.is_zero() {
                 return Ok(chat);
@@ -141,9 +135,7 @@ impl Client {
     /// Every chat the session is subscribed to.
     pub async fn get_all(&self) -> Result<Vec<ChatPresence>> {
         let answer = self.http.send(Call::new(Operation::GetAll)).await?;
-        let json = self.http.read_json(&answer, &[])?;
-        // The same reading as `model::parse_chat_list`, which the fuzz tests exercise.
-        model::chats_from_value(&json).map_err(|e| self.http.protocol(e, &answer))
+        answer::chat_list(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
     }
 
     /// Sets the session's own presence. Online/offline are global; typing, recording and paused
@@ -155,14 +147,14 @@ impl Client {
             body["chatId"] = Value::String(chat);
         }
         let answer = self.http.send(Call { body: Some(body), ..Call::new(Operation::SetPresence) }).await?;
-        self.http.check_no_error_body(&answer)
+        answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
     }
 
     /// Subscribes to a chat's presence updates.
     pub async fn subscribe(&self, chat_id: &str) -> Result<()> {
         let id = chat_id::normalize(chat_id)?;
         let answer = self.http.send(Call { chat: Some(id), ..Call::new(Operation::Subscribe) }).await?;
-        self.http.check_no_error_body(&answer)
+        answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
     }
 
     /// Shows "typing..." in a chat.
@@ -197,7 +189,7 @@ impl Client {
                 let id = chat_id::normalize(chat_id)?;
                 let op = if start { Operation::StartTyping } else { Operation::StopTyping };
                 let answer = self.http.send(Call { query: vec![("chatId", id)], ..Call::new(op) }).await?;
-                self.http.check_no_error_body(&answer)
+                answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
             }
         }
     }

@@ -13,7 +13,6 @@ use serde_json::Value;
 use super::chat_id;
 use super::config::{without_credentials, ClientConfig};
 use super::error::{Error, ErrorKind, Result};
-use super::model::{self, unwrap_data};
 use super::retry::{self, parse_retry_after, retry_pause};
 use super::routes::{self, Auth, Method, Operation};
 use super::secret::{Redactor, Secret};
@@ -277,36 +276,8 @@ impl Exchange {
         Error::new(kind, self.redactor.redact(&format!("{what}: {detail}{through}")))
     }
 
-    /// A JSON read: not JSON, or an error object without the fields a read expects, fails.
-    pub(super) fn read_json(&self, answer: &Answer, expected: &[&str]) -> Result<Value> {
-        let json = model::parse_json(&answer.body).map_err(|e| self.protocol(e, answer))?;
-        let unwrapped = unwrap_data(&json);
-        let has_expected = match unwrapped {
-            Value::Object(obj) => expected.iter().any(|k| obj.contains_key(*k)),
-            _ => true,
-        };
-        if !has_expected {
-            if let Some(e) =
-                Error::from_success_body(answer.status, unwrapped, || self.redactor.body_excerpt(&answer.body))
-            {
-                return Err(self.on_request(e, answer));
-            }
-        }
-        Ok(json)
-    }
-
-    /// Writes answer nothing on success; an error object in their body is still a failure.
-    pub(super) fn check_no_error_body(&self, answer: &Answer) -> Result<()> {
-        let Ok(json) = serde_json::from_slice::<Value>(&answer.body) else {
-            return Ok(());
-        };
-        match Error::from_success_body(answer.status, unwrap_data(&json), || self.redactor.body_excerpt(&answer.body)) {
-            Some(e) => Err(self.on_request(e, answer)),
-            None => Ok(()),
-        }
-    }
-
-    pub(super) fn protocol(&self, e: Error, answer: &Answer) -> Error {
+    /// An error about an answer's body, with the request, the status and the redacted body.
+    pub(super) fn about_answer(&self, e: Error, answer: &Answer) -> Error {
         let mut e = self.on_request(e, answer);
         e.status = Some(answer.status);
         e.body = Some(self.redactor.body_excerpt(&answer.body)).filter(|b| !b.is_empty());

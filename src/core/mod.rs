@@ -1,5 +1,6 @@
 //! The pure-Rust core: no pyo3 here, so all of it is tested with `cargo test` alone.
 
+mod answer;
 pub mod chat_id;
 pub mod client;
 pub mod config;

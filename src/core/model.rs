@@ -166,18 +166,6 @@ fn micros_to_datetime(micros: i64) -> Option<DateTime<Utc>> {
     (FIRST_MICROS..=LAST_MICROS).contains(&micros).then(|| DateTime::from_timestamp_micros(micros)).flatten()
 }
 
-/// Parses one chat's presence from a response body. `requested` is the id asked for, used when
-/// the answer does not name one.
-pub fn parse_chat(body: &[u8], requested: &str) -> Result<ChatPresence> {
-    let json: Value = parse_json(body)?;
-    chat_from_value(unwrap_data(&json), Some(requested))
-}
-
-/// Parses the list of all subscribed chats.
-pub fn parse_chat_list(body: &[u8]) -> Result<Vec<ChatPresence>> {
-    chats_from_value(&parse_json(body)?)
-}
-
 /// The list of chats in an answer (wrapped in `{"data": ...}` or not).
 pub fn chats_from_value(json: &Value) -> Result<Vec<ChatPresence>> {
     match unwrap_data(json) {
@@ -278,7 +266,7 @@ mod tests {
     use crate::core::error::ErrorKind;
 
     fn chat(body: &str) -> Result<ChatPresence> {
-        parse_chat(body.as_bytes(), "447441429009@c.us")
+        crate::core::answer::chat(body.as_bytes(), "447441429009@c.us")
     }
 
     #[test]
@@ -382,8 +370,9 @@ mod tests {
         ] {
             assert_eq!(chat(body).unwrap_err().kind, ErrorKind::Protocol, "{body}");
         }
-        assert_eq!(parse_chat_list(br#"{"id":"1@c.us","presences":[]}"#).unwrap_err().kind, ErrorKind::Protocol);
-        assert_eq!(parse_chat_list(br#"{"data":[]}"#).unwrap(), vec![]);
+        let list = crate::core::answer::chat_list;
+        assert_eq!(list(br#"{"id":"1@c.us","presences":[]}"#).unwrap_err().kind, ErrorKind::Protocol);
+        assert_eq!(list(br#"{"data":[]}"#).unwrap(), vec![]);
     }
 
     #[test]

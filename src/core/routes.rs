@@ -97,7 +97,7 @@ pub struct BackendSpec {
     routes: [(Operation, Route); 6],
 }
 
-const fn r(method: Method, path: &'static str) -> Route {
+const fn route(method: Method, path: &'static str) -> Route {
     Route { method, path }
 }
 
@@ -106,12 +106,12 @@ const WAWP: BackendSpec = BackendSpec {
     auth: Auth::InstanceQuery,
     typing: TypingStyle::Routes,
     routes: [
-        (Operation::SetPresence, r(Method::Post, "/v2/presence")), // (inferred)
-        (Operation::GetChat, r(Method::Get, "/v2/presence/{chatId}")), // (inferred)
-        (Operation::GetAll, r(Method::Get, "/v2/presence")),       // (inferred)
-        (Operation::Subscribe, r(Method::Post, "/v2/presence/{chatId}/subscribe")),
-        (Operation::StartTyping, r(Method::Post, "/v2/send/start-typing")),
-        (Operation::StopTyping, r(Method::Post, "/v2/send/stop-typing")),
+        (Operation::SetPresence, route(Method::Post, "/v2/presence")), // (inferred)
+        (Operation::GetChat, route(Method::Get, "/v2/presence/{chatId}")), // (inferred)
+        (Operation::GetAll, route(Method::Get, "/v2/presence")),       // (inferred)
+        (Operation::Subscribe, route(Method::Post, "/v2/presence/{chatId}/subscribe")),
+        (Operation::StartTyping, route(Method::Post, "/v2/send/start-typing")),
+        (Operation::StopTyping, route(Method::Post, "/v2/send/stop-typing")),
     ],
 };
 
@@ -120,13 +120,13 @@ const WAHA: BackendSpec = BackendSpec {
     auth: Auth::ApiKeyHeader,
     typing: TypingStyle::Presence,
     routes: [
-        (Operation::SetPresence, r(Method::Post, "/api/{session}/presence")),
-        (Operation::GetChat, r(Method::Get, "/api/{session}/presence/{chatId}")),
-        (Operation::GetAll, r(Method::Get, "/api/{session}/presence")),
-        (Operation::Subscribe, r(Method::Post, "/api/{session}/presence/{chatId}/subscribe")),
+        (Operation::SetPresence, route(Method::Post, "/api/{session}/presence")),
+        (Operation::GetChat, route(Method::Get, "/api/{session}/presence/{chatId}")),
+        (Operation::GetAll, route(Method::Get, "/api/{session}/presence")),
+        (Operation::Subscribe, route(Method::Post, "/api/{session}/presence/{chatId}/subscribe")),
         // WAHA types through set-presence (TypingStyle::Presence); these are its chatting routes.
-        (Operation::StartTyping, r(Method::Post, "/api/startTyping")),
-        (Operation::StopTyping, r(Method::Post, "/api/stopTyping")),
+        (Operation::StartTyping, route(Method::Post, "/api/startTyping")),
+        (Operation::StopTyping, route(Method::Post, "/api/stopTyping")),
     ],
 };
 

@@ -381,7 +381,7 @@ fn age_checks() {
 // ------------------------------------------------------------------------------- fuzzing
 
 /// Object keys the parser looks at, so random documents reach its deeper branches.
-fn key() -> impl Strategy<Value = String> {
+fn object_key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
             "id",
@@ -427,7 +427,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(5, 96, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key(), inner), 0..8).prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            prop::collection::vec((object_key(), inner), 0..8).prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
 }

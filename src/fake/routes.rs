@@ -70,7 +70,7 @@ impl Shared {
     }
 
     /// Success of a POST: WAHA's bare 201, Wawp's 200 with a small JSON body.
-    fn done(&self) -> Response {
+    fn post_success(&self) -> Response {
         match self.config.backend {
             Backend::Waha => StatusCode::CREATED.into_response(),
             Backend::Wawp => json_answer(StatusCode::OK, json!({ "success": true })),
@@ -79,7 +79,7 @@ impl Shared {
 
     /// What every presence route checks first: the path decodes, the session exists and works.
     /// Returns the decoded chat id when the route has one, else the refusal to answer.
-    fn admit(&self, params: PathParams) -> Result<Option<String>, Box<Response>> {
+    fn check_route(&self, params: PathParams) -> Result<Option<String>, Box<Response>> {
         let params = match params {
             Ok(Path(params)) => params,
             Err(PathRejection::MissingPathParams(_)) => HashMap::new(),
@@ -143,7 +143,7 @@ fn parse_set(body: &[u8]) -> Result<(String, Option<String>), String> {
 }
 
 async fn set(State(shared): State<Arc<Shared>>, params: PathParams, body: Bytes) -> Response {
-    if let Err(refused) = shared.admit(params) {
+    if let Err(refused) = shared.check_route(params) {
         return *refused;
     }
     let (presence, chat) = match parse_set(&body) {
@@ -158,11 +158,11 @@ async fn set(State(shared): State<Arc<Shared>>, params: PathParams, body: Bytes)
         }
     }
     drop(state);
-    shared.done()
+    shared.post_success()
 }
 
 async fn get_one(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
-    let chat = match shared.admit(params) {
+    let chat = match shared.check_route(params) {
         Ok(chat) => chat.unwrap_or_default(),
         Err(refused) => return *refused,
     };
@@ -173,7 +173,7 @@ async fn get_one(State(shared): State<Arc<Shared>>, params: PathParams) -> Respo
 }
 
 async fn get_all(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
-    if let Err(refused) = shared.admit(params) {
+    if let Err(refused) = shared.check_route(params) {
         return *refused;
     }
     if shared.config.engine.eq_ignore_ascii_case("WEBJS") {
@@ -187,11 +187,11 @@ async fn get_all(State(shared): State<Arc<Shared>>, params: PathParams) -> Respo
 }
 
 async fn subscribe(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
-    match shared.admit(params) {
+    match shared.check_route(params) {
         Ok(chat) => shared.lock().subscribe(&chat.unwrap_or_default()),
         Err(refused) => return *refused,
     }
-    shared.done()
+    shared.post_success()
 }
 
 async fn start_typing(state: State<Arc<Shared>>, params: PathParams, uri: Uri) -> Response {
@@ -204,7 +204,7 @@ async fn stop_typing(state: State<Arc<Shared>>, params: PathParams, uri: Uri) ->
 
 /// Wawp's typing helpers: the chat comes as the `chatId` query parameter.
 fn typing(State(shared): State<Arc<Shared>>, params: PathParams, uri: Uri, state: &str) -> Response {
-    if let Err(refused) = shared.admit(params) {
+    if let Err(refused) = shared.check_route(params) {
         return *refused;
     }
     let chat = decode_query(uri.query()).into_iter().find(|(name, value)| name == "chatId" && !value.is_empty());
@@ -212,7 +212,7 @@ fn typing(State(shared): State<Arc<Shared>>, params: PathParams, uri: Uri, state
         return shared.bad_request("chatId query parameter is required");
     };
     shared.lock().chat_states.insert(chat, state.to_owned());
-    shared.done()
+    shared.post_success()
 }
 
 /// A query string's pairs, percent-decoded.

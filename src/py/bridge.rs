@@ -26,7 +26,7 @@ use super::port::{Port, PortShared, Started};
 
 enum State {
     /// Not sent to yet: nothing has happened.
-    Ready(CoreFuture),
+    NotStarted(CoreFuture),
     /// Handed to the loop's port; `future` is the asyncio future that the port completes, known
     /// to it by `key`. Only the call holds the future strongly (the port keeps a weak reference),
     /// so a call abandoned with its task is collected, and its request aborted, like any other
@@ -51,7 +51,7 @@ impl Call {
     where
         F: Future<Output = Outcome> + Send + 'static,
     {
-        Call { state: Mutex::new(State::Ready(Box::pin(fut))), name }
+        Call { state: Mutex::new(State::NotStarted(Box::pin(fut))), name }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -94,7 +94,7 @@ impl Call {
         let me = slf.get();
         let mut state = me.lock();
         match std::mem::replace(&mut *state, State::Finished) {
-            State::Ready(fut) => {
+            State::NotStarted(fut) => {
                 super::logging::refresh(py);
                 let (event_loop, port) = Port::for_running_loop(py)?;
                 let (future, key) = match Port::start_call(&port, &event_loop, fut)? {

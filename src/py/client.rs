@@ -19,6 +19,7 @@ use super::outcome::{outcome_of, PyNone};
 use super::runtime::block_on;
 use super::typing::Typing;
 use super::watch::Watch;
+use super::Flavor;
 use crate::core::client::{check_set, Client, OnFailure, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::model::ChatPresence;
@@ -29,7 +30,7 @@ use crate::core::watch::{Watcher, MIN_INTERVAL, RESUBSCRIBE_EVERY};
 #[pyclass(module = "wawp_presence._native", subclass, frozen)]
 pub struct ClientBase {
     inner: Arc<Client>,
-    is_async: bool,
+    flavor: Flavor,
 }
 
 /// `get_many`'s default number of lookups in flight.
@@ -64,7 +65,7 @@ impl ClientBase {
         F: Future<Output = Result<T, Error>> + Send + 'static,
         T: for<'a> IntoPyObject<'a> + Send + 'static,
     {
-        if self.is_async {
+        if self.flavor == Flavor::Asyncio {
             Call::new(name, outcome_of(fut)).into_bound_py_any(py)
         } else {
             block_on(py, fut)?.py_result(py)?.into_bound_py_any(py)
@@ -183,7 +184,7 @@ impl ClientBase {
         let watcher =
             Watcher::new(self.client(), &ids, seconds("interval", interval)?, seconds("resubscribe", resubscribe)?)
                 .py_result(py)?;
-        Ok(Watch::new(watcher, self.is_async))
+        Ok(Watch::new(watcher, self.flavor))
     }
 
     /// A context manager showing "typing..." in a chat while its body runs, re-sent every
@@ -199,7 +200,7 @@ impl ClientBase {
                 return Err(PyValueError::new_err(format!("refresh must be None or at least {floor} seconds, not {r}")))
             }
         };
-        Ok(Typing::new(self.client(), chat_id, self.is_async, refresh))
+        Ok(Typing::new(self.client(), chat_id, self.flavor, refresh))
     }
 
     /// A client for a self-hosted WAHA server.
@@ -296,7 +297,7 @@ impl ClientBase {
 /// (A macro, because `#[pymethods]` blocks cannot be generic and the signature must be written
 /// once.)
 macro_rules! client_class {
-    ($name:ident, $is_async:expr, { $($extra:tt)* }) => {
+    ($name:ident, $flavor:expr, { $($extra:tt)* }) => {
         #[pymethods]
         impl $name {
             /// `instance_id` and `access_token` for Wawp (the default backend); `backend="waha"`
@@ -326,7 +327,7 @@ macro_rules! client_class {
                     max_retries, rate_limit, user_agent, max_connections,
                 };
                 let inner = Client::new(config_from(options, py)?).py_result(py)?;
-                let base = ClientBase { inner: Arc::new(inner), is_async: $is_async };
+                let base = ClientBase { inner: Arc::new(inner), flavor: $flavor };
                 Ok(PyClassInitializer::from(base).add_subclass(Self {}))
             }
 
@@ -339,7 +340,7 @@ macro_rules! client_class {
 #[pyclass(module = "wawp_presence", extends = ClientBase, frozen)]
 pub struct PresenceClient {}
 
-client_class!(PresenceClient, false, {
+client_class!(PresenceClient, Flavor::Blocking, {
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
@@ -355,7 +356,7 @@ client_class!(PresenceClient, false, {
 #[pyclass(module = "wawp_presence", extends = ClientBase, frozen)]
 pub struct AsyncPresenceClient {}
 
-client_class!(AsyncPresenceClient, true, {
+client_class!(AsyncPresenceClient, Flavor::Asyncio, {
     fn __aenter__(slf: Bound<'_, Self>) -> Done {
         Done::new(slf.into_any().unbind())
     }

@@ -56,6 +56,8 @@ fn build(py: Python<'_>, name: &str, err: &Error) -> PyResult<PyErr> {
         kwargs.set_item("session_status", err.session_status.as_deref())?;
     }
     let instance = class.call((err.message.as_str(),), Some(&kwargs))?;
+    // `str(err)` is the core's one-line summary (message, status, request, attempts), worded once.
+    instance.setattr("_summary", err.to_string())?;
     Ok(PyErr::from_value(instance))
 }
 

@@ -18,6 +18,14 @@ pub mod webhook;
 
 use pyo3::prelude::*;
 
+/// Which Python client a value belongs to, and so how its calls are made: `PresenceClient`'s
+/// block until done, `AsyncPresenceClient`'s return awaitables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    Blocking,
+    Asyncio,
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
     models::register(m)?;

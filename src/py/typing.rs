@@ -14,6 +14,7 @@ use super::errors::to_pyerr;
 use super::errors::IntoPyResult;
 use super::outcome::{outcome_of, Convert, Outcome, PyNone};
 use super::runtime::{block_on, runtime};
+use super::Flavor;
 use crate::core::client::Client;
 use crate::core::error::Error;
 
@@ -22,7 +23,7 @@ use crate::core::error::Error;
 pub struct Typing {
     client: Arc<Client>,
     chat_id: String,
-    is_async: bool,
+    flavor: Flavor,
     /// How often "typing" is re-sent while the block runs; None: sent once.
     refresh: Option<Duration>,
     /// The task re-sending it (see `Client::keep_typing`).
@@ -63,8 +64,8 @@ fn stop_refresher(refresher: &Mutex<Option<AbortHandle>>) {
 }
 
 impl Typing {
-    pub fn new(client: Arc<Client>, chat_id: String, is_async: bool, refresh: Option<Duration>) -> Typing {
-        Typing { client, chat_id, is_async, refresh, refresher: Arc::default() }
+    pub fn new(client: Arc<Client>, chat_id: String, flavor: Flavor, refresh: Option<Duration>) -> Typing {
+        Typing { client, chat_id, flavor, refresh, refresher: Arc::default() }
     }
 
     /// Leaving the block, the one way for `with` and `async with`: the refresher stops, then
@@ -88,10 +89,14 @@ impl Typing {
         }
     }
 
-    fn check_mode(&self, want_async: bool) -> PyResult<()> {
-        match (self.is_async, want_async) {
-            (true, false) => Err(PyTypeError::new_err("AsyncPresenceClient.typing() is used with `async with`")),
-            (false, true) => Err(PyTypeError::new_err("PresenceClient.typing() is used with `with`")),
+    fn check_flavor(&self, used: Flavor) -> PyResult<()> {
+        match (self.flavor, used) {
+            (Flavor::Asyncio, Flavor::Blocking) => {
+                Err(PyTypeError::new_err("AsyncPresenceClient.typing() is used with `async with`"))
+            }
+            (Flavor::Blocking, Flavor::Asyncio) => {
+                Err(PyTypeError::new_err("PresenceClient.typing() is used with `with`"))
+            }
             _ => Ok(()),
         }
     }
@@ -118,7 +123,7 @@ impl Typing {
 
     fn __enter__(slf: &Bound<'_, Self>) -> PyResult<()> {
         let me = slf.get();
-        me.check_mode(false)?;
+        me.check_flavor(Flavor::Blocking)?;
         let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
         block_on(slf.py(), start_and_keep_typing(client, chat, me.refresh, refresher))?.py_result(slf.py())
     }
@@ -132,14 +137,14 @@ impl Typing {
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let me = slf.get();
-        me.check_mode(false)?;
+        me.check_flavor(Flavor::Blocking)?;
         let leaving = me.leave(exc_value);
         block_on(py, leaving)?.map_err(|e| to_pyerr(py, e)).and_then(|convert| convert(py))
     }
 
     fn __aenter__(slf: &Bound<'_, Self>) -> PyResult<Call> {
         let me = slf.get();
-        me.check_mode(true)?;
+        me.check_flavor(Flavor::Asyncio)?;
         let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
         let refresh = me.refresh;
         Ok(Call::new(
@@ -156,7 +161,7 @@ impl Typing {
         _traceback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Call> {
         let me = slf.get();
-        me.check_mode(true)?;
+        me.check_flavor(Flavor::Asyncio)?;
         Ok(Call::new("typing.__aexit__", me.leave(exc_value)))
     }
 

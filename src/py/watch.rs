@@ -14,6 +14,7 @@ use super::errors::IntoPyResult;
 use super::models::{extract_last_seen, extract_state, state_object};
 use super::outcome::outcome_of;
 use super::runtime::block_on;
+use super::Flavor;
 use crate::core::watch::{PresenceChange, Watcher};
 
 #[pyclass(module = "wawp_presence", name = "PresenceChange", frozen, eq, hash)]
@@ -122,12 +123,12 @@ impl PyPresenceChange {
 #[pyclass(module = "wawp_presence._native", frozen)]
 pub struct Watch {
     watcher: Arc<tokio::sync::Mutex<Watcher>>,
-    is_async: bool,
+    flavor: Flavor,
 }
 
 impl Watch {
-    pub fn new(watcher: Watcher, is_async: bool) -> Self {
-        Watch { watcher: Arc::new(tokio::sync::Mutex::new(watcher)), is_async }
+    pub fn new(watcher: Watcher, flavor: Flavor) -> Self {
+        Watch { watcher: Arc::new(tokio::sync::Mutex::new(watcher)), flavor }
     }
 
     fn next_change(
@@ -141,7 +142,7 @@ impl Watch {
 #[pymethods]
 impl Watch {
     fn __iter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
-        if slf.get().is_async {
+        if slf.get().flavor == Flavor::Asyncio {
             return Err(PyTypeError::new_err("AsyncPresenceClient.watch() is used with `async for`"));
         }
         Ok(slf)
@@ -152,7 +153,7 @@ impl Watch {
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
-        if !slf.get().is_async {
+        if slf.get().flavor == Flavor::Blocking {
             return Err(PyTypeError::new_err("PresenceClient.watch() is used with `for`"));
         }
         Ok(slf)
