@@ -14,8 +14,35 @@ const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
 /// Ids in the `@c.us` and other domains: WhatsApp's are numeric, and lids run longer.
 const ID_DIGITS: std::ops::RangeInclusive<usize> = 5..=32;
 
-/// Returns the canonical form of a chat id, or `InvalidChatId` saying what is accepted.
-pub fn normalize(input: &str) -> Result<String> {
+/// A chat id in its canonical form. The only way to make one is `ChatId::parse`, so a function
+/// that takes a `ChatId` knows it was checked, and checks nothing again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChatId(String);
+
+impl ChatId {
+    /// The canonical form of `input`, or `InvalidChatId` saying which forms are accepted.
+    pub fn parse(input: &str) -> Result<ChatId> {
+        normalize(input).map(ChatId)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ChatId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<ChatId> for String {
+    fn from(id: ChatId) -> String {
+        id.0
+    }
+}
+
+fn normalize(input: &str) -> Result<String> {
     let s = input.trim();
     match s.rsplit_once('@') {
         Some((local, domain_as_given)) => {

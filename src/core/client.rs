@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
 use super::answer;
-use super::chat_id;
+use super::chat_id::ChatId;
 use super::error::{Error, Result};
 use super::exchange::{Call, Exchange};
 use super::model::{ChatPresence, PresenceState};
@@ -67,17 +67,12 @@ impl Client {
 
     /// One chat's presence. With a non-zero `wait`, an answer without data is asked again until
     /// data comes or `wait` has passed; the last answer is returned either way.
-    pub async fn get(&self, chat_id: &str, wait: Duration) -> Result<ChatPresence> {
-        let id = chat_id::normalize(chat_id)?;
-        self.get_normalized(&id, wait).await
-    }
-
-    async fn get_normalized(&self, id: &str, wait: Duration) -> Result<ChatPresence> {
+    pub async fn get(&self, id: &ChatId, wait: Duration) -> Result<ChatPresence> {
         let started = Instant::now();
         let mut pause = WAIT_POLL_FIRST;
         loop {
-            let answer = self.http.send(Call { chat: Some(id.to_owned()), ..Call::new(Operation::GetChat) }).await?;
-            let chat = answer::chat(&answer.body, id).map_err(|e| self.http.about_answer(e, &answer))?;
+            let answer = self.http.send(Call { chat: Some(id.to_string()), ..Call::new(Operation::GetChat) }).await?;
+            let chat = answer::chat(&answer.body, id.as_str()).map_err(|e| self.http.about_answer(e, &answer))?;
             let left = wait.saturating_sub(started.elapsed());
             if chat.has_data() || left.is_zero() {
                 return Ok(chat);
@@ -94,7 +89,7 @@ impl Client {
     /// `OnFailure::Collect` each chat's place holds its own result.
     pub async fn get_many(
         &self,
-        ids: Vec<Result<String>>,
+        ids: Vec<Result<ChatId>>,
         concurrency: usize,
         wait: Duration,
         on_failure: OnFailure,
@@ -113,7 +108,7 @@ impl Client {
         let mut pending = stream::iter(ids.into_iter().enumerate())
             .map(|(i, id)| async move {
                 match id {
-                    Ok(id) => (i, self.get_normalized(&id, wait).await),
+                    Ok(id) => (i, self.get(&id, wait).await),
                     Err(e) => (i, Err(e)),
                 }
             })
@@ -140,55 +135,54 @@ impl Client {
 
     /// Sets the session's own presence. Online/offline are global; typing, recording and paused
     /// need the chat. Broken rules fail before anything is sent.
-    pub async fn set(&self, state: PresenceState, chat_id: Option<&str>) -> Result<()> {
-        let chat = check_set(state, chat_id)?;
+    pub async fn set(&self, state: PresenceState, chat: Option<&ChatId>) -> Result<()> {
+        check_set(state, chat.is_some())?;
         let mut body = json!({ "presence": state.as_str() });
         if let Some(chat) = chat {
-            body["chatId"] = Value::String(chat);
+            body["chatId"] = Value::String(chat.to_string());
         }
         let answer = self.http.send(Call { body: Some(body), ..Call::new(Operation::SetPresence) }).await?;
         answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
     }
 
     /// Subscribes to a chat's presence updates.
-    pub async fn subscribe(&self, chat_id: &str) -> Result<()> {
-        let id = chat_id::normalize(chat_id)?;
-        let answer = self.http.send(Call { chat: Some(id), ..Call::new(Operation::Subscribe) }).await?;
+    pub async fn subscribe(&self, id: &ChatId) -> Result<()> {
+        let answer = self.http.send(Call { chat: Some(id.to_string()), ..Call::new(Operation::Subscribe) }).await?;
         answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
     }
 
     /// Shows "typing..." in a chat.
-    pub async fn start_typing(&self, chat_id: &str) -> Result<()> {
-        self.typing(chat_id, true).await
+    pub async fn start_typing(&self, chat: &ChatId) -> Result<()> {
+        self.typing(chat, true).await
     }
 
     /// Clears "typing..." in a chat.
-    pub async fn stop_typing(&self, chat_id: &str) -> Result<()> {
-        self.typing(chat_id, false).await
+    pub async fn stop_typing(&self, chat: &ChatId) -> Result<()> {
+        self.typing(chat, false).await
     }
 
     /// Re-sends "typing..." every `every` until dropped (abort the task that runs it). A failed
     /// refresh is logged and the next one tried: the indicator is cosmetic, and the stop that
     /// ends a typing block reports its own failure.
-    pub async fn keep_typing(&self, chat_id: &str, every: Duration) {
+    pub async fn keep_typing(&self, chat: &ChatId, every: Duration) {
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = self.start_typing(chat_id).await {
-                log::debug!(target: "wawp_presence", "refreshing typing in {chat_id} failed: {e}");
+            if let Err(e) = self.start_typing(chat).await {
+                log::debug!(target: "wawp_presence", "refreshing typing in {chat} failed: {e}");
             }
         }
     }
 
-    async fn typing(&self, chat_id: &str, start: bool) -> Result<()> {
+    async fn typing(&self, chat: &ChatId, start: bool) -> Result<()> {
         match self.http.config.backend.spec().typing {
             TypingStyle::Presence => {
                 let state = if start { PresenceState::Typing } else { PresenceState::Paused };
-                self.set(state, Some(chat_id)).await
+                self.set(state, Some(chat)).await
             }
             TypingStyle::Routes => {
-                let id = chat_id::normalize(chat_id)?;
                 let op = if start { Operation::StartTyping } else { Operation::StopTyping };
-                let answer = self.http.send(Call { query: vec![("chatId", id)], ..Call::new(op) }).await?;
+                let answer =
+                    self.http.send(Call { query: vec![("chatId", chat.to_string())], ..Call::new(op) }).await?;
                 answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
             }
         }
@@ -196,20 +190,19 @@ impl Client {
 }
 
 /// The rules of setting presence, checked before anything is sent: `unknown` cannot be sent,
-/// typing/recording/paused need a chat, online/offline must not have one. Returns the
-/// normalised chat id.
-pub fn check_set(state: PresenceState, chat_id: Option<&str>) -> Result<Option<String>> {
-    match (state, state.is_per_chat(), chat_id) {
+/// typing/recording/paused need a chat, online/offline must not have one.
+pub fn check_set(state: PresenceState, has_chat: bool) -> Result<()> {
+    match (state, state.is_per_chat(), has_chat) {
         (PresenceState::Unknown, _, _) => Err(Error::invalid_argument(
             "\"unknown\" is not a presence that can be sent: use online, offline, typing, recording or paused",
         )),
-        (_, true, None) => {
+        (_, true, false) => {
             Err(Error::invalid_argument(format!("presence {:?} is about one chat: pass chat_id=...", state.as_str())))
         }
-        (_, false, Some(_)) => {
+        (_, false, true) => {
             Err(Error::invalid_argument(format!("presence {:?} is global: it is sent without chat_id", state.as_str())))
         }
-        (_, _, chat) => chat.map(chat_id::normalize).transpose(),
+        _ => Ok(()),
     }
 }
 

@@ -2,12 +2,17 @@
 
 use std::time::{Duration, Instant};
 
+use super::chat_id::ChatId;
 use super::client::{Client, ClientConfig, OnFailure, MAX_BODY_BYTES};
 use super::error::ErrorKind;
 use super::model::PresenceState;
 use crate::fake::{Backend, FakeConfig, FakeServer, Fault};
 
 const CHAT: &str = "447441429009@c.us";
+
+fn chat() -> ChatId {
+    ChatId::parse(CHAT).unwrap()
+}
 
 async fn wawp() -> (FakeServer, Client) {
     let server = FakeServer::start(FakeConfig::default()).await.expect("fake server starts");
@@ -33,7 +38,7 @@ async fn server_errors_are_retried_until_success() {
     let (server, client) = wawp().await;
     server.set_presence(CHAT, "online", None, None, 0);
     server.fail_next(status(503, &[]), 2);
-    let chat = client.get(CHAT, Duration::ZERO).await.expect("third attempt succeeds");
+    let chat = client.get(&chat(), Duration::ZERO).await.expect("third attempt succeeds");
     assert!(chat.is_online());
     assert_eq!(server.requests().len(), 3);
 }
@@ -42,7 +47,7 @@ async fn server_errors_are_retried_until_success() {
 async fn retries_stop_at_max_retries_and_say_how_many_attempts() {
     let (server, client) = wawp().await;
     server.fail_next(status(500, &[]), 10);
-    let err = client.get(CHAT, Duration::ZERO).await.unwrap_err();
+    let err = client.get(&chat(), Duration::ZERO).await.unwrap_err();
     assert_eq!((err.kind, err.status, err.attempts), (ErrorKind::Server, Some(500), 3));
     assert_eq!(server.requests().len(), 3);
     assert!(err.to_string().contains("after 3 attempts"), "{err}");
@@ -54,7 +59,7 @@ async fn client_errors_are_never_retried() {
     for code in [400, 401, 403, 404, 422] {
         server.clear_requests();
         server.fail_next(status(code, &[]), 5);
-        let err = client.subscribe(CHAT).await.unwrap_err();
+        let err = client.subscribe(&chat()).await.unwrap_err();
         assert_eq!((err.status, err.attempts), (Some(code), 1), "{code}");
         assert_eq!(server.requests().len(), 1, "{code} was retried");
         server.reset();
@@ -83,7 +88,7 @@ async fn a_hanging_answer_times_out_per_attempt() {
     let client = Client::new(cfg).unwrap();
     server.fail_next(Fault::Hang, 1);
     let started = Instant::now();
-    let err = client.get(CHAT, Duration::ZERO).await.unwrap_err();
+    let err = client.get(&chat(), Duration::ZERO).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout);
     assert!(started.elapsed() < Duration::from_secs(3));
 }
@@ -93,7 +98,7 @@ async fn an_oversized_answer_is_a_protocol_error() {
     let (server, client) = wawp().await;
     let huge = format!("{{\"id\":\"{CHAT}\",\"presences\":[],\"pad\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
     server.fail_next(Fault::Status { status: 200, body: Some(huge.into_bytes()), headers: vec![], delay: None }, 1);
-    let err = client.get(CHAT, Duration::ZERO).await.unwrap_err();
+    let err = client.get(&chat(), Duration::ZERO).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Protocol);
     assert!(err.message.contains("larger than"), "{}", err.message);
 }
@@ -109,7 +114,7 @@ async fn a_dropped_connection_is_a_transport_error_without_the_token() {
     };
     let client = Client::new(cfg).unwrap();
     server.fail_next(Fault::Drop, 1);
-    let err = client.get(CHAT, Duration::ZERO).await.unwrap_err();
+    let err = client.get(&chat(), Duration::ZERO).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transport);
     let everything = format!("{err} {err:?}");
     assert!(!everything.contains(&token), "{everything}");
@@ -121,7 +126,7 @@ async fn a_closed_client_refuses_calls() {
     let (server, client) = wawp().await;
     client.close();
     assert!(client.is_closed());
-    let err = client.get(CHAT, Duration::ZERO).await.unwrap_err();
+    let err = client.get(&chat(), Duration::ZERO).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Closed);
     assert!(server.requests().is_empty());
 }
@@ -137,8 +142,10 @@ async fn get_many_keeps_order_and_bounds_concurrency() {
     // Every answer is slow, so in-flight requests overlap as much as the bound allows.
     server.fail_next(Fault::Delay(Duration::from_millis(150)), 12);
     let started = Instant::now();
-    let results =
-        client.get_many(ids.iter().cloned().map(Ok).collect(), 4, Duration::ZERO, OnFailure::Stop).await.unwrap();
+    let results = client
+        .get_many(ids.iter().map(|id| ChatId::parse(id)).collect(), 4, Duration::ZERO, OnFailure::Stop)
+        .await
+        .unwrap();
     let took = started.elapsed();
     let got: Vec<(String, bool)> =
         results.into_iter().map(|r| r.map(|c| (c.id.clone(), c.is_online())).unwrap()).collect();
@@ -153,9 +160,9 @@ async fn get_many_keeps_order_and_bounds_concurrency() {
 async fn waha_typing_goes_through_set_presence() {
     let server = FakeServer::start(FakeConfig { backend: Backend::Waha, ..FakeConfig::default() }).await.unwrap();
     let client = Client::new(ClientConfig::waha(server.url(), "default", None)).unwrap();
-    client.start_typing(CHAT).await.unwrap();
+    client.start_typing(&chat()).await.unwrap();
     assert_eq!(server.chat_states().get(CHAT).map(String::as_str), Some("typing"));
-    client.stop_typing(CHAT).await.unwrap();
+    client.stop_typing(&chat()).await.unwrap();
     assert_eq!(server.chat_states().get(CHAT).map(String::as_str), Some("paused"));
     let bodies: Vec<String> = server.requests().iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
     assert_eq!(
@@ -180,7 +187,7 @@ async fn a_huge_fan_out_keeps_connections_in_use_within_the_bound() {
     // Slow answers, so that every lookup would be in flight at once if nothing bounded them.
     server.fail_next(Fault::Delay(Duration::from_millis(20)), 60);
     let results = client
-        .get_many(ids.iter().cloned().map(Ok).collect(), usize::MAX, Duration::ZERO, OnFailure::Stop)
+        .get_many(ids.iter().map(|id| ChatId::parse(id)).collect(), usize::MAX, Duration::ZERO, OnFailure::Stop)
         .await
         .unwrap();
     assert_eq!(results.len(), 60);

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 
 use super::answer::{chat as parse_chat, chat_list as parse_chat_list};
-use super::chat_id::{encode_path_segment, normalize, normalize_lenient};
+use super::chat_id::{encode_path_segment, normalize_lenient, ChatId};
 use super::error::{Error, ErrorKind};
 use super::model::{unix_to_datetime, ChatPresence};
 use super::secret::{Redactor, Secret};
@@ -172,6 +172,10 @@ fn check_list(result: Result<Vec<ChatPresence>, Error>) -> Result<(), TestCaseEr
         Ok(chats) => chats.into_iter().try_for_each(|c| check_chat(Ok(c))),
         Err(e) => check_chat(Err(e)),
     }
+}
+
+fn normalize(input: &str) -> Result<String, Error> {
+    ChatId::parse(input).map(String::from)
 }
 
 proptest! {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::future::try_join_all;
 
-use super::chat_id;
+use super::chat_id::ChatId;
 use super::client::{Client, OnFailure};
 use super::error::{Error, Result};
 use super::model::PresenceState;
@@ -37,7 +37,7 @@ type Reported = (PresenceState, Option<DateTime<Utc>>);
 
 pub struct Watcher {
     client: Arc<Client>,
-    ids: Vec<String>,
+    ids: Vec<ChatId>,
     interval: Duration,
     resubscribe: Duration,
     seen: HashMap<(String, String), Reported>,
@@ -48,7 +48,7 @@ pub struct Watcher {
 
 impl Watcher {
     /// Checks the ids and the pace now, so a bad argument fails before anything is sent.
-    pub fn new(client: Arc<Client>, chat_ids: &[String], interval: Duration, resubscribe: Duration) -> Result<Self> {
+    pub fn new(client: Arc<Client>, chat_ids: Vec<ChatId>, interval: Duration, resubscribe: Duration) -> Result<Self> {
         if chat_ids.is_empty() {
             return Err(Error::invalid_argument("watch needs at least one chat id"));
         }
@@ -61,7 +61,7 @@ impl Watcher {
                 )));
             }
         }
-        let mut ids: Vec<String> = chat_ids.iter().map(|c| chat_id::normalize(c)).collect::<Result<_>>()?;
+        let mut ids = chat_ids;
         let mut unique = std::collections::HashSet::new();
         ids.retain(|id| unique.insert(id.clone()));
         Ok(Watcher {
@@ -128,6 +128,10 @@ mod tests {
     use crate::core::client::ClientConfig;
     use crate::fake::{FakeConfig, FakeServer};
 
+    fn id(text: &str) -> ChatId {
+        ChatId::parse(text).unwrap()
+    }
+
     #[tokio::test]
     async fn reports_first_sight_then_only_changes() {
         let server = FakeServer::start(FakeConfig::default()).await.unwrap();
@@ -141,7 +145,7 @@ mod tests {
         let (a, b) = ("447441429009@c.us".to_owned(), "447700900123@c.us".to_owned());
         server.set_presence(&a, "online", None, None, 0);
         server.set_presence(&b, "offline", Some(1_700_000_000.into()), None, 0);
-        let mut w = Watcher::new(client, &[a.clone(), b.clone()], MIN_INTERVAL, RESUBSCRIBE_EVERY).unwrap();
+        let mut w = Watcher::new(client, vec![id(&a), id(&b)], MIN_INTERVAL, RESUBSCRIBE_EVERY).unwrap();
         let first = [w.next().await.unwrap(), w.next().await.unwrap()];
         assert_eq!(
             first.iter().map(|c| (c.chat_id.as_str(), c.previous, c.current)).collect::<Vec<_>>(),
@@ -160,16 +164,13 @@ mod tests {
     #[test]
     fn bad_arguments_fail_before_anything_is_sent() {
         let client = Arc::new(Client::new(ClientConfig::wawp("i", "t")).unwrap());
-        assert!(Watcher::new(Arc::clone(&client), &[], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err());
-        assert!(
-            Watcher::new(Arc::clone(&client), &["garbage".into()], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err()
-        );
-        let one = ["447441429009@c.us".to_owned()];
+        assert!(Watcher::new(Arc::clone(&client), vec![], Duration::from_secs(1), RESUBSCRIBE_EVERY).is_err());
+        let one = vec![id("447441429009@c.us")];
         for too_fast in [Duration::ZERO, Duration::from_nanos(1000), MIN_INTERVAL - Duration::from_nanos(1)] {
-            let err = Watcher::new(Arc::clone(&client), &one, too_fast, RESUBSCRIBE_EVERY).err().unwrap();
+            let err = Watcher::new(Arc::clone(&client), one.clone(), too_fast, RESUBSCRIBE_EVERY).err().unwrap();
             assert!(err.message.contains("interval must be at least 0.05 seconds"), "{}", err.message);
-            assert!(Watcher::new(Arc::clone(&client), &one, MIN_INTERVAL, too_fast).is_err());
+            assert!(Watcher::new(Arc::clone(&client), one.clone(), MIN_INTERVAL, too_fast).is_err());
         }
-        assert!(Watcher::new(client, &one, MIN_INTERVAL, MIN_INTERVAL).is_ok());
+        assert!(Watcher::new(client, one, MIN_INTERVAL, MIN_INTERVAL).is_ok());
     }
 }

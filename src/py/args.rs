@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyString};
 
 use super::errors::to_pyerr;
-use crate::core::chat_id;
+use crate::core::chat_id::ChatId;
 use crate::core::error::{Error, ErrorKind};
 
 /// A `str` argument. Python strings may hold lone surrogates (`"\ud800"`), which have no UTF-8
@@ -39,7 +39,7 @@ impl Text {
 
 /// A chat id argument, normalised (`"+44 7441 429009"` becomes `"447441429009@c.us"`); any form
 /// `wire.md` does not accept is an `InvalidChatIdError`, raised at the call.
-pub struct ChatIdArg(pub String);
+pub struct ChatIdArg(pub ChatId);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for ChatIdArg {
     type Error = PyErr;
@@ -51,12 +51,12 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ChatIdArg {
 }
 
 /// A str as a normalised chat id or the core's reason it is none; a TypeError for a non-str.
-fn chat_id_of(obj: &Bound<'_, PyAny>) -> PyResult<Result<String, Error>> {
+fn chat_id_of(obj: &Bound<'_, PyAny>) -> PyResult<Result<ChatId, Error>> {
     let text = obj
         .cast::<PyString>()
         .map_err(|_| PyTypeError::new_err(format!("a chat id must be a str, not {}", type_name(obj))))?;
     Ok(match text.to_cow() {
-        Ok(text) => chat_id::normalize(&text),
+        Ok(text) => ChatId::parse(&text),
         Err(_) => Err(Error::new(
             ErrorKind::InvalidChatId,
             "invalid chat id: it holds a lone surrogate (such as '\\ud800'), which is not valid Unicode",
@@ -66,7 +66,7 @@ fn chat_id_of(obj: &Bound<'_, PyAny>) -> PyResult<Result<String, Error>> {
 
 /// Every chat id of an iterable (not a lone string, which would iterate by character), each
 /// normalised or the reason it is not a chat id; only a non-str item is raised here.
-pub fn chat_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Result<String, Error>>> {
+pub fn chat_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Result<ChatId, Error>>> {
     if obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err("chat_ids must be an iterable of chat ids, not a single string"));
     }
@@ -74,7 +74,7 @@ pub fn chat_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Result<String, Error>>> 
 }
 
 /// Like `chat_ids`, with the first id of no accepted form raised as its `InvalidChatIdError`.
-pub fn valid_chat_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+pub fn valid_chat_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<ChatId>> {
     let py = obj.py();
     chat_ids(obj)?.into_iter().map(|id| id.map_err(|e| to_pyerr(py, e))).collect()
 }

@@ -128,8 +128,8 @@ impl ClientBase {
         let chat_id = chat_id.map(|c| c.0);
         let client = self.client();
         // Checked at the call, so the async client raises before anything is awaited.
-        check_set(state, chat_id.as_deref()).py_result(py)?;
-        self.run(py, "set", async move { client.set(state, chat_id.as_deref()).await.map(|()| PyNone) })
+        check_set(state, chat_id.is_some()).py_result(py)?;
+        self.run(py, "set", async move { client.set(state, chat_id.as_ref()).await.map(|()| PyNone) })
     }
 
     fn subscribe<'py>(&self, py: Python<'py>, chat_id: ChatIdArg) -> PyResult<Bound<'py, PyAny>> {
@@ -182,7 +182,7 @@ impl ClientBase {
     fn watch(&self, py: Python<'_>, chat_ids: &Bound<'_, PyAny>, interval: f64, resubscribe: f64) -> PyResult<Watch> {
         let ids = valid_chat_ids(chat_ids)?;
         let watcher =
-            Watcher::new(self.client(), &ids, seconds("interval", interval)?, seconds("resubscribe", resubscribe)?)
+            Watcher::new(self.client(), ids, seconds("interval", interval)?, seconds("resubscribe", resubscribe)?)
                 .py_result(py)?;
         Ok(Watch::new(watcher, self.flavor))
     }

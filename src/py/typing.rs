@@ -15,6 +15,7 @@ use super::errors::IntoPyResult;
 use super::outcome::{outcome_of, Convert, Outcome, PyNone};
 use super::runtime::{block_on, runtime};
 use super::Flavor;
+use crate::core::chat_id::ChatId;
 use crate::core::client::Client;
 use crate::core::error::Error;
 
@@ -22,7 +23,7 @@ use crate::core::error::Error;
 #[pyclass(module = "wawp_presence._native", frozen)]
 pub struct Typing {
     client: Arc<Client>,
-    chat_id: String,
+    chat_id: ChatId,
     flavor: Flavor,
     /// How often "typing" is re-sent while the block runs; None: sent once.
     refresh: Option<Duration>,
@@ -40,7 +41,7 @@ impl Drop for Typing {
 /// Starts typing, then keeps it showing from a background task until `stop_refresher`.
 async fn start_and_keep_typing(
     client: Arc<Client>,
-    chat: String,
+    chat: ChatId,
     refresh: Option<Duration>,
     refresher: Arc<Mutex<Option<AbortHandle>>>,
 ) -> Result<(), Error> {
@@ -64,7 +65,7 @@ fn stop_refresher(refresher: &Mutex<Option<AbortHandle>>) {
 }
 
 impl Typing {
-    pub fn new(client: Arc<Client>, chat_id: String, flavor: Flavor, refresh: Option<Duration>) -> Typing {
+    pub fn new(client: Arc<Client>, chat_id: ChatId, flavor: Flavor, refresh: Option<Duration>) -> Typing {
         Typing { client, chat_id, flavor, refresh, refresher: Arc::default() }
     }
 
@@ -80,7 +81,7 @@ impl Typing {
             let convert: Convert = match (client.stop_typing(&chat).await, body_exc) {
                 (Ok(()), _) => Box::new(|py| false.into_py_any(py)),
                 (Err(e), Some(body_exc)) => Box::new(move |py| {
-                    note_failed_stop(py, body_exc.bind(py), &chat, e)?;
+                    note_failed_stop(py, body_exc.bind(py), chat.as_str(), e)?;
                     false.into_py_any(py)
                 }),
                 (Err(e), None) => return Err(e),
@@ -118,7 +119,7 @@ fn note_failed_stop(py: Python<'_>, body_exc: &Bound<'_, PyAny>, chat_id: &str, 
 impl Typing {
     #[getter]
     fn chat_id(&self) -> &str {
-        &self.chat_id
+        self.chat_id.as_str()
     }
 
     fn __enter__(slf: &Bound<'_, Self>) -> PyResult<()> {
