@@ -38,7 +38,7 @@ rm -rf target/wheels
 
 step "mypy and stubtest"
 "$venv/bin/python" -m mypy --strict
-"$venv/bin/python" -m mypy.stubtest wawp_presence --allowlist stubtest-allowlist.txt
+"$venv/bin/python" -m mypy.stubtest wawp_presence --mypy-config-file pyproject.toml --allowlist stubtest-allowlist.txt
 
 step "pytest"
 # Two workers: most of the suite's time is waiting on timers and servers, not the CPU.

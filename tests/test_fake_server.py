@@ -53,12 +53,14 @@ def test_wawp_credentials_are_random_unless_given():
 
 
 def test_context_manager_stops_the_server():
-    with FakeServer(backend="waha") as server:
+    # A session no other server has: another test's fake may be given the freed port, but it
+    # cannot answer 200 for this session (an HTTPError is a URLError too).
+    with FakeServer(backend="waha", session="only-this-server") as server:
         url = server.url
-        status, _, _ = raw_call(server, "GET", "/api/default/presence")
+        status, _, _ = raw_call(server, "GET", "/api/only-this-server/presence")
         assert status == 200
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
-        urllib.request.urlopen(url + "/api/default/presence", timeout=5)
+        urllib.request.urlopen(url + "/api/only-this-server/presence", timeout=5)
 
 
 def test_stop(backend):

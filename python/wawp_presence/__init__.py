@@ -20,16 +20,28 @@ from ._native import (
     verify_signature,
 )
 
+# Loaded when first asked for: `enum` (for PresenceState) and `threading` with `collections`
+# (for EventDeduplicator) cost more than the rest of the package together, and most programs
+# use neither them nor the table functions.
+_LAZY = {
+    "PresenceState": "_state",
+    "EventDeduplicator": "_dedupe",
+    "to_arrow": "_tables",
+    "to_pandas": "_tables",
+    "to_polars": "_tables",
+    "to_records": "_tables",
+}
+
 
 def __getattr__(name: str) -> object:
-    # PresenceState is an enum, and `enum` (with what it imports) costs more than the rest of the
-    # package together: it is loaded when first asked for.
-    if name == "PresenceState":
-        from ._state import PresenceState
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-        globals()[name] = PresenceState
-        return PresenceState
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
@@ -39,9 +51,9 @@ __all__ = [
     "PresenceChange",
     "PresenceClient",
     "PresenceEvent",
-    "PresenceState",  # noqa: F405 - made by __getattr__ on first use, not by the star import
     "__version__",
     "parse_event",
     "verify_signature",
 ]
+__all__ += sorted(_LAZY)
 __all__ += _errors.__all__

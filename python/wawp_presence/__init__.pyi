@@ -1,9 +1,11 @@
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Protocol, final, overload
 
 from typing_extensions import Self
+
+from ._dedupe import EventDeduplicator as EventDeduplicator
 
 # The exception classes, as _errors.__all__ lists them (stubtest checks the two agree).
 from ._errors import (
@@ -26,8 +28,12 @@ from ._errors import (
     TransportError,
     WawpError,
 )
-from ._native import ClientBase, Typing, Watch
+from ._native import ClientBase, PresenceBlock, Watch
 from ._state import PresenceState
+from ._tables import to_arrow as to_arrow
+from ._tables import to_pandas as to_pandas
+from ._tables import to_polars as to_polars
+from ._tables import to_records as to_records
 
 __version__: str
 
@@ -75,6 +81,8 @@ class ChatPresence:
     def last_seen(self) -> datetime | None:
         """The latest last_seen among participants."""
     def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str:
+        """The notebook view: a small table (state, last seen in UTC and how long ago), escaped."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -105,6 +113,8 @@ class PresenceEvent:
     def chat(self) -> ChatPresence:
         """The chat and its participants' presence, as ``PresenceClient.get`` returns it."""
     def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str:
+        """The notebook view: a small table (state, last seen in UTC and how long ago), escaped."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -180,6 +190,8 @@ class PresenceChange:
     @property
     def observed_at(self) -> datetime: ...
     def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str:
+        """The notebook view: a small table (state, last seen in UTC and how long ago), escaped."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -219,6 +231,7 @@ class PresenceClient(ClientBase):
         concurrency: int | None = None,
         return_exceptions: Literal[False] = False,
         wait: float = 0.0,
+        progress: bool | Callable[[int, int], object] | None = None,
     ) -> list[ChatPresence]: ...
     @overload
     def get_many(
@@ -228,6 +241,7 @@ class PresenceClient(ClientBase):
         concurrency: int | None = None,
         return_exceptions: Literal[True],
         wait: float = 0.0,
+        progress: bool | Callable[[int, int], object] | None = None,
     ) -> list[ChatPresence | WawpError]: ...
     @overload
     def get_many(
@@ -237,14 +251,19 @@ class PresenceClient(ClientBase):
         concurrency: int | None = None,
         return_exceptions: bool = False,
         wait: float = 0.0,
+        progress: bool | Callable[[int, int], object] | None = None,
     ) -> _ManyResults: ...
     def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = ...) -> Watch:
         """``for change in client.watch(ids): ...`` -- subscribes, then polls every ``interval``
         seconds (at least 0.05) and yields a PresenceChange per participant whose state or
         last-seen changed; subscriptions are renewed every ``resubscribe`` seconds (300)."""
-    def typing(self, chat_id: str, *, refresh: float | None = ...) -> Typing:
+    def typing(self, chat_id: str, *, refresh: float | None = ...) -> PresenceBlock:
         """``with client.typing(chat_id): ...`` shows typing while the body runs, re-sent every
         ``refresh`` seconds (8 by default; None: once) since WhatsApp clears it by itself."""
+    def keep_online(self, interval: float = ...) -> PresenceBlock:
+        """``with client.keep_online(): ...`` sets the session online now and every ``interval``
+        seconds (20 by default) while the body runs (a failed refresh is logged at WARNING, not raised), and
+        offline on exit, also when the body raises, so the phone gets its notifications back."""
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -285,6 +304,7 @@ class AsyncPresenceClient(ClientBase):
         concurrency: int | None = None,
         return_exceptions: Literal[False] = False,
         wait: float = 0.0,
+        progress: bool | Callable[[int, int], object] | None = None,
     ) -> Coroutine[Any, Any, list[ChatPresence]]: ...
     @overload
     def get_many(
@@ -294,6 +314,7 @@ class AsyncPresenceClient(ClientBase):
         concurrency: int | None = None,
         return_exceptions: Literal[True],
         wait: float = 0.0,
+        progress: bool | Callable[[int, int], object] | None = None,
     ) -> Coroutine[Any, Any, list[ChatPresence | WawpError]]: ...
     @overload
     def get_many(
@@ -303,14 +324,19 @@ class AsyncPresenceClient(ClientBase):
         concurrency: int | None = None,
         return_exceptions: bool = False,
         wait: float = 0.0,
+        progress: bool | Callable[[int, int], object] | None = None,
     ) -> Coroutine[Any, Any, _ManyResults]: ...
     def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = ...) -> Watch:
         """``async for change in aclient.watch(ids): ...`` -- subscribes, then polls every
         ``interval`` seconds (at least 0.05) and yields a PresenceChange per participant whose
         state or last-seen changed; subscriptions are renewed every ``resubscribe`` seconds (300)."""
-    def typing(self, chat_id: str, *, refresh: float | None = ...) -> Typing:
+    def typing(self, chat_id: str, *, refresh: float | None = ...) -> PresenceBlock:
         """``async with aclient.typing(chat_id): ...`` shows typing while the body runs, re-sent
         every ``refresh`` seconds (8 by default; None: once) since WhatsApp clears it by itself."""
+    def keep_online(self, interval: float = ...) -> PresenceBlock:
+        """``async with aclient.keep_online(): ...`` sets the session online now and every
+        ``interval`` seconds (20 by default) while the body runs (a failed refresh is logged at WARNING, not
+        raised), and offline on exit, also when the body raises."""
     def close(self) -> Coroutine[Any, Any, None]:
         """Closes at once; the coroutine it returns is already done (awaiting it is optional)."""
     def aclose(self) -> Coroutine[Any, Any, None]:
@@ -328,6 +354,7 @@ __all__ = [
     "ChatPresence",
     "ClientClosedError",
     "ConfigurationError",
+    "EventDeduplicator",
     "InvalidChatIdError",
     "InvalidEventError",
     "InvalidSignatureError",
@@ -348,5 +375,9 @@ __all__ = [
     "WawpError",
     "__version__",
     "parse_event",
+    "to_arrow",
+    "to_pandas",
+    "to_polars",
+    "to_records",
     "verify_signature",
 ]

@@ -21,7 +21,8 @@ class WawpError(Exception):
 
     Attributes: ``status_code`` (or None), ``message``, ``body`` (redacted excerpt or None),
     ``method``, ``url`` (redacted), ``retry_after`` (seconds or None), ``attempts`` (requests
-    made for the call), ``code`` (the server's error code, when it sent one).
+    made for the call), ``code`` (the server's error code, when it sent one), ``chat_id`` (the
+    chat a failed call was about, as given when it was no valid id; None for no one chat).
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class WawpError(Exception):
         retry_after: float | None = None,
         attempts: int = 0,
         code: str | None = None,
+        chat_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -45,6 +47,7 @@ class WawpError(Exception):
         self.retry_after = retry_after
         self.attempts = attempts
         self.code = code
+        self.chat_id = chat_id
 
     def __str__(self) -> str:
         # An error the client raises carries the core's summary of it (the message, the status,

@@ -5,7 +5,7 @@ The public classes are declared where their ``__module__`` says they live (``waw
 holds: the clients' common base, and the objects their methods return.
 """
 
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, Literal, final
 
@@ -79,13 +79,15 @@ class ClientBase:
         concurrency: int | None = None,
         return_exceptions: bool = False,
         wait: float = 0.0,
+        progress: bool | Callable[[int, int], object] | None = None,
     ) -> (
         list[ChatPresence]
         | list[ChatPresence | WawpError]
         | Coroutine[Any, Any, list[ChatPresence] | list[ChatPresence | WawpError]]
     ): ...
     def watch(self, chat_ids: Iterable[str], *, interval: float = 5.0, resubscribe: float = ...) -> Watch: ...
-    def typing(self, chat_id: str, *, refresh: float | None = ...) -> Typing: ...
+    def typing(self, chat_id: str, *, refresh: float | None = ...) -> PresenceBlock: ...
+    def keep_online(self, interval: float = ...) -> PresenceBlock: ...
     def close(self) -> Coroutine[Any, Any, None] | None: ...
     def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]: ...
 
@@ -99,11 +101,14 @@ class Watch:
     def __anext__(self) -> Coroutine[Any, Any, PresenceChange]: ...
 
 @final
-class Typing:
-    """What ``client.typing(chat_id)`` returns: "typing" on enter, "paused" on exit."""
+class PresenceBlock:
+    """What ``client.typing(chat_id)`` and ``client.keep_online()`` return: the presence held on
+    enter and refreshed while the block runs ("typing" in the chat, or online), let go on exit
+    ("paused", or offline), also when the body raises."""
 
     @property
-    def chat_id(self) -> str: ...
+    def chat_id(self) -> str | None:
+        """The chat of a typing block; None for ``keep_online()``."""
     def __enter__(self) -> None: ...
     def __exit__(
         self,
@@ -161,20 +166,48 @@ class Port:
 __version__: str
 
 __all__ = [
+    "TABLE_COLUMNS",
     "AsyncPresenceClient",
     "Call",
     "ChatPresence",
     "ClientBase",
     "Done",
     "FakeServer",
+    "LookupCount",
     "ParticipantPresence",
     "Port",
+    "PresenceBlock",
     "PresenceChange",
     "PresenceClient",
     "PresenceEvent",
-    "Typing",
     "Watch",
     "__version__",
     "parse_event",
+    "table_columns",
+    "table_records",
     "verify_signature",
 ]
+
+@final
+class LookupCount:
+    """How many lookups of one ``get_many`` have finished (``get()``)."""
+
+    def get(self) -> int: ...
+
+TABLE_COLUMNS: list[str]
+
+def table_records(items: object) -> list[dict[str, Any]]:
+    """The rows of ``to_records``."""
+
+def table_columns(
+    items: object,
+) -> tuple[
+    list[str | None],
+    list[str | None],
+    list[str | None],
+    list[int | None],
+    list[int | None],
+    list[str | None],
+    list[str | None],
+]:
+    """The seven columns, datetimes as Unix microseconds."""

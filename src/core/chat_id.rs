@@ -111,6 +111,7 @@ fn invalid(input: &str) -> Error {
              <id>@g.us, <id>@lid or <id>@newsletter"
         ),
     )
+    .about_chat(input)
 }
 
 /// Percent-encodes a (normalised) chat id or session for use as one URL path segment. Dots stay

@@ -1,6 +1,7 @@
 //! The async presence client: the one implementation of every operation. The Python sync client
 //! runs these same futures on the shared runtime; nothing here knows about Python.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,9 @@ const WAIT_POLL_MAX: Duration = Duration::from_secs(1);
 /// WhatsApp clears "typing..." by itself after several seconds; a typing block re-sends it at
 /// this pace by default so it keeps showing.
 pub const TYPING_REFRESH: Duration = Duration::from_secs(8);
+/// `keep_online()` re-sends "online" at this pace by default, well inside the time after which
+/// WhatsApp counts a silent session as gone.
+pub const ONLINE_REFRESH: Duration = Duration::from_secs(20);
 
 /// What `get_many` does with a chat that fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +72,10 @@ impl Client {
     /// One chat's presence. With a non-zero `wait`, an answer without data is asked again until
     /// data comes or `wait` has passed; the last answer is returned either way.
     pub async fn get(&self, id: &ChatId, wait: Duration) -> Result<ChatPresence> {
+        self.get_once_or_until_data(id, wait).await.map_err(|e| e.about_chat(id.as_str()))
+    }
+
+    async fn get_once_or_until_data(&self, id: &ChatId, wait: Duration) -> Result<ChatPresence> {
         let started = Instant::now();
         let mut pause = WAIT_POLL_FIRST;
         loop {
@@ -86,13 +94,15 @@ impl Client {
     /// `max_connections`), results in input order. Each id is given normalised, or as the reason
     /// it is not a chat id (`chat_id::normalize`). With `OnFailure::Stop`, the first failure (a
     /// bad id before anything is sent) ends the call and cancels what is in flight; with
-    /// `OnFailure::Collect` each chat's place holds its own result.
+    /// `OnFailure::Collect` each chat's place holds its own result. `done`, when given, counts
+    /// the lookups finished so far (for a progress report).
     pub async fn get_many(
         &self,
         ids: Vec<Result<ChatId>>,
         concurrency: usize,
         wait: Duration,
         on_failure: OnFailure,
+        done: Option<Arc<AtomicUsize>>,
     ) -> Result<Vec<Result<ChatPresence>>> {
         if concurrency == 0 {
             return Err(Error::invalid_argument("concurrency must be at least 1"));
@@ -120,6 +130,9 @@ impl Client {
                 }
             }
             results[i] = Some(result);
+            if let Some(done) = &done {
+                done.fetch_add(1, Ordering::Relaxed);
+            }
         }
         Ok(results
             .into_iter()
@@ -141,14 +154,12 @@ impl Client {
         if let Some(chat) = chat {
             body["chatId"] = Value::String(chat.to_string());
         }
-        let answer = self.http.send(Call { body: Some(body), ..Call::new(Operation::SetPresence) }).await?;
-        answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
+        self.write(Call { body: Some(body), ..Call::new(Operation::SetPresence) }, chat).await
     }
 
     /// Subscribes to a chat's presence updates.
     pub async fn subscribe(&self, id: &ChatId) -> Result<()> {
-        let answer = self.http.send(Call { chat: Some(id.to_string()), ..Call::new(Operation::Subscribe) }).await?;
-        answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
+        self.write(Call { chat: Some(id.to_string()), ..Call::new(Operation::Subscribe) }, Some(id)).await
     }
 
     /// Shows "typing..." in a chat.
@@ -161,14 +172,36 @@ impl Client {
         self.typing(chat, false).await
     }
 
-    /// Re-sends "typing..." every `every` until dropped (abort the task that runs it). A failed
-    /// refresh is logged and the next one tried: the indicator is cosmetic, and the stop that
-    /// ends a typing block reports its own failure.
-    pub async fn keep_typing(&self, chat: &ChatId, every: Duration) {
+    /// Starts holding a presence for a with-block: "typing..." in its chat, or online.
+    pub async fn hold(&self, held: &Held) -> Result<()> {
+        match held {
+            Held::Typing(chat) => self.start_typing(chat).await,
+            Held::Online => self.set(PresenceState::Online, None).await,
+        }
+    }
+
+    /// Lets it go at the block's end: "typing..." cleared, or the session offline, which gives
+    /// the phone its notifications back.
+    pub async fn release(&self, held: &Held) -> Result<()> {
+        match held {
+            Held::Typing(chat) => self.stop_typing(chat).await,
+            Held::Online => self.set(PresenceState::Offline, None).await,
+        }
+    }
+
+    /// Re-sends it every `every` until dropped (abort the task that runs it). A failed refresh
+    /// (after the client's retries) is logged and the next one tried, never raised: the block's
+    /// body goes on. Typing is cosmetic and logs at DEBUG; losing "online" logs at WARNING.
+    pub async fn keep_holding(&self, held: &Held, every: Duration) {
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = self.start_typing(chat).await {
-                log::debug!(target: "wawp_presence", "refreshing typing in {chat} failed: {e}");
+            if let Err(e) = self.hold(held).await {
+                match held {
+                    Held::Typing(chat) => {
+                        log::debug!(target: "wawp_presence", "refreshing typing in {chat} failed: {e}");
+                    }
+                    Held::Online => log::warn!(target: "wawp_presence", "refreshing online failed: {e}"),
+                }
             }
         }
     }
@@ -181,11 +214,21 @@ impl Client {
             }
             TypingStyle::Routes => {
                 let op = if start { Operation::StartTyping } else { Operation::StopTyping };
-                let answer =
-                    self.http.send(Call { query: vec![("chatId", chat.to_string())], ..Call::new(op) }).await?;
-                answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer))
+                self.write(Call { query: vec![("chatId", chat.to_string())], ..Call::new(op) }, Some(chat)).await
             }
         }
+    }
+
+    /// Sends a write and reads its answer; a failure names the chat the write was about.
+    async fn write(&self, call: Call, chat: Option<&ChatId>) -> Result<()> {
+        let result = match self.http.send(call).await {
+            Ok(answer) => answer::write(&answer.body).map_err(|e| self.http.about_answer(e, &answer)),
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| match chat {
+            Some(chat) => e.about_chat(chat.as_str()),
+            None => e,
+        })
     }
 }
 
@@ -203,6 +246,24 @@ pub fn check_set(state: PresenceState, has_chat: bool) -> Result<()> {
             Err(Error::invalid_argument(format!("presence {:?} is global: it is sent without chat_id", state.as_str())))
         }
         _ => Ok(()),
+    }
+}
+
+/// A presence a with-block holds while its body runs, refreshed at a pace, let go at its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// "typing..." in one chat (`client.typing(chat_id)`).
+    Typing(ChatId),
+    /// The session online (`client.keep_online()`).
+    Online,
+}
+
+impl std::fmt::Display for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Held::Typing(chat) => write!(f, "typing in {chat}"),
+            Held::Online => f.write_str("online"),
+        }
     }
 }
 

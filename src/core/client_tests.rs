@@ -143,7 +143,7 @@ async fn get_many_keeps_order_and_bounds_concurrency() {
     server.fail_next(Fault::Delay(Duration::from_millis(150)), 12);
     let started = Instant::now();
     let results = client
-        .get_many(ids.iter().map(|id| ChatId::parse(id)).collect(), 4, Duration::ZERO, OnFailure::Stop)
+        .get_many(ids.iter().map(|id| ChatId::parse(id)).collect(), 4, Duration::ZERO, OnFailure::Stop, None)
         .await
         .unwrap();
     let took = started.elapsed();
@@ -187,7 +187,7 @@ async fn a_huge_fan_out_keeps_connections_in_use_within_the_bound() {
     // Slow answers, so that every lookup would be in flight at once if nothing bounded them.
     server.fail_next(Fault::Delay(Duration::from_millis(20)), 60);
     let results = client
-        .get_many(ids.iter().map(|id| ChatId::parse(id)).collect(), usize::MAX, Duration::ZERO, OnFailure::Stop)
+        .get_many(ids.iter().map(|id| ChatId::parse(id)).collect(), usize::MAX, Duration::ZERO, OnFailure::Stop, None)
         .await
         .unwrap();
     assert_eq!(results.len(), 60);

@@ -71,6 +71,9 @@ pub struct ErrorInfo {
     pub code: Option<String>,
     /// How many requests were made for this call (0 when nothing was sent).
     pub attempts: u32,
+    /// The chat the failed call was about: its canonical id, or the text given when that was not
+    /// a chat id. None for a call about no one chat.
+    pub chat_id: Option<String>,
 }
 
 impl std::ops::Deref for Error {
@@ -100,7 +103,14 @@ impl Error {
             session_status: None,
             code: None,
             attempts: 0,
+            chat_id: None,
         }))
+    }
+
+    /// This error, as the failure of a call about one chat.
+    pub fn about_chat(mut self, chat_id: &str) -> Self {
+        self.chat_id = Some(chat_id.to_owned());
+        self
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {

@@ -96,7 +96,7 @@ impl Watcher {
             self.subscribed_at = Some(Instant::now());
         }
         let ids = self.ids.iter().cloned().map(Ok).collect();
-        let chats = self.client.get_many(ids, POLL_CONCURRENCY, Duration::ZERO, OnFailure::Stop).await?;
+        let chats = self.client.get_many(ids, POLL_CONCURRENCY, Duration::ZERO, OnFailure::Stop, None).await?;
         self.polled = true;
         // Microseconds, as a Python datetime holds: a change must equal its own pickled copy.
         let observed_at = Utc::now().trunc_subsecs(6);

@@ -5,27 +5,25 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
-use super::args::{at_least_one, chat_ids, seconds, valid_chat_ids, ChatIdArg, Text};
-use super::bridge::{Call, Done};
+use super::args::{seconds, valid_chat_ids, ChatIdArg, Text};
+use super::bridge::Done;
 use super::errors::{to_pyerr, IntoPyResult};
+use super::flavor::Flavor;
+use super::hold::{refresh_pace, PresenceBlock};
+use super::many::{self, ManyArgs};
 use super::models::{extract_state, PyChatPresence};
 use super::options::{config_from, Options};
-use super::outcome::{outcome_of, PyNone};
-use super::runtime::block_on;
-use super::typing::Typing;
+use super::outcome::PyNone;
 use super::watch::Watch;
-use super::Flavor;
-use crate::core::client::{check_set, Client, OnFailure, TYPING_REFRESH};
+use crate::core::client::{check_set, Client, Held, ONLINE_REFRESH, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
-use crate::core::model::ChatPresence;
 use crate::core::routes::Backend;
 use crate::core::secret::Secret;
-use crate::core::watch::{Watcher, MIN_INTERVAL, RESUBSCRIBE_EVERY};
+use crate::core::watch::{Watcher, RESUBSCRIBE_EVERY};
 
 #[pyclass(module = "wawp_presence._native", subclass, frozen)]
 pub struct ClientBase {
@@ -33,43 +31,13 @@ pub struct ClientBase {
     flavor: Flavor,
 }
 
-/// `get_many`'s default number of lookups in flight.
-const DEFAULT_CONCURRENCY: usize = 8;
-
-/// What `get_many(..., return_exceptions=True)` returns: each place a chat or its exception.
-struct ManyResults(Vec<Result<ChatPresence, Error>>);
-
-impl<'py> IntoPyObject<'py> for ManyResults {
-    type Target = PyList;
-    type Output = Bound<'py, PyList>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let items = self
-            .0
-            .into_iter()
-            .map(|r| match r {
-                Ok(chat) => PyChatPresence(chat).into_bound_py_any(py),
-                Err(e) => Ok(to_pyerr(py, e).into_value(py).into_bound(py).into_any()),
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
-    }
-}
-
 impl ClientBase {
-    /// Runs a core future the way this client runs things: blocking (sync), or as a coroutine
-    /// that starts it when first awaited (async).
     fn run<'py, T, F>(&self, py: Python<'py>, name: &'static str, fut: F) -> PyResult<Bound<'py, PyAny>>
     where
         F: Future<Output = Result<T, Error>> + Send + 'static,
         T: for<'a> IntoPyObject<'a> + Send + 'static,
     {
-        if self.flavor == Flavor::Asyncio {
-            Call::new(name, outcome_of(fut)).into_bound_py_any(py)
-        } else {
-            block_on(py, fut)?.py_result(py)?.into_bound_py_any(py)
-        }
+        self.flavor.run(py, name, fut)
     }
 
     fn client(&self) -> Arc<Client> {
@@ -148,7 +116,7 @@ impl ClientBase {
 
     /// Many chats at once, at most `concurrency` in flight (and never more than the client's
     /// `max_connections`), results in input order.
-    #[pyo3(signature = (chat_ids, *, concurrency=None, return_exceptions=false, wait=0.0))]
+    #[pyo3(signature = (chat_ids, *, concurrency=None, return_exceptions=false, wait=0.0, progress=None))]
     fn get_many<'py>(
         &self,
         py: Python<'py>,
@@ -156,22 +124,10 @@ impl ClientBase {
         concurrency: Option<&Bound<'py, PyAny>>,
         return_exceptions: bool,
         wait: f64,
+        progress: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ids = if return_exceptions {
-            self::chat_ids(chat_ids)?
-        } else {
-            valid_chat_ids(chat_ids)?.into_iter().map(Ok).collect()
-        };
-        let wait = seconds("wait", wait)?;
-        let concurrency =
-            concurrency.map(|c| at_least_one(c, "concurrency")).transpose()?.unwrap_or(DEFAULT_CONCURRENCY);
-        let client = self.client();
-        self.run(py, "get_many", async move {
-            let results = client
-                .get_many(ids, concurrency, wait, if return_exceptions { OnFailure::Collect } else { OnFailure::Stop })
-                .await?;
-            Ok(ManyResults(results))
-        })
+        let args = ManyArgs { chat_ids, concurrency, return_exceptions, wait, progress };
+        many::get_many(py, self.client(), self.flavor, args)
     }
 
     /// Subscribes to the chats, then polls every `interval` seconds and yields a
@@ -190,17 +146,18 @@ impl ClientBase {
     /// A context manager showing "typing..." in a chat while its body runs, re-sent every
     /// `refresh` seconds (None: once) so a long body keeps it showing.
     #[pyo3(signature = (chat_id, *, refresh=Some(TYPING_REFRESH.as_secs_f64())))]
-    fn typing(&self, chat_id: ChatIdArg, refresh: Option<f64>) -> PyResult<Typing> {
-        let chat_id = chat_id.0;
-        let floor = MIN_INTERVAL.as_secs_f64();
-        let refresh = match refresh {
-            Some(r) if r >= floor => Some(seconds("refresh", r)?),
-            None => None,
-            Some(r) => {
-                return Err(PyValueError::new_err(format!("refresh must be None or at least {floor} seconds, not {r}")))
-            }
-        };
-        Ok(Typing::new(self.client(), chat_id, self.flavor, refresh))
+    fn typing(&self, chat_id: ChatIdArg, refresh: Option<f64>) -> PyResult<PresenceBlock> {
+        let refresh = refresh_pace("refresh", refresh)?;
+        Ok(PresenceBlock::new(self.client(), Held::Typing(chat_id.0), self.flavor, refresh))
+    }
+
+    /// A context manager that sets the session online on enter and every `interval` seconds
+    /// while its body runs, and offline on exit, also when the body raises. A failed refresh is
+    /// logged at WARNING, never raised into the body.
+    #[pyo3(signature = (interval=ONLINE_REFRESH.as_secs_f64()))]
+    fn keep_online(&self, interval: f64) -> PyResult<PresenceBlock> {
+        let interval = refresh_pace("interval", Some(interval))?;
+        Ok(PresenceBlock::new(self.client(), Held::Online, self.flavor, interval))
     }
 
     /// A client for a self-hosted WAHA server.

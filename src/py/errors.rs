@@ -52,6 +52,7 @@ fn build(py: Python<'_>, name: &str, err: &Error) -> PyResult<PyErr> {
     kwargs.set_item("retry_after", err.retry_after)?;
     kwargs.set_item("attempts", err.attempts)?;
     kwargs.set_item("code", err.code.as_deref())?;
+    kwargs.set_item("chat_id", err.chat_id.as_deref())?;
     if err.kind == ErrorKind::SessionNotReady {
         kwargs.set_item("session_status", err.session_status.as_deref())?;
     }

@@ -161,6 +161,11 @@ pub struct PyChatPresence(pub ChatPresence);
 
 #[pymethods]
 impl PyChatPresence {
+    /// The notebook view: a small table, every value escaped.
+    fn _repr_html_(&self) -> String {
+        crate::core::html::chat_html(&self.0, Utc::now())
+    }
+
     #[new]
     #[pyo3(signature = (id, presences=None))]
     fn new(id: Text, presences: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {

@@ -198,6 +198,20 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    block_on_ticking(py, fut, |_| Ok(()))
+}
+
+/// `block_on`, calling `tick` with the GIL between slices (every `SIGNAL_CHECK_SLICE` while the
+/// call runs, so for a progress report): an error it raises aborts the call and is raised.
+pub fn block_on_ticking<F>(
+    py: Python<'_>,
+    fut: F,
+    mut tick: impl FnMut(Python<'_>) -> PyResult<()>,
+) -> PyResult<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(PyRuntimeError::new_err(
             "a blocking wawp_presence call was made on an async runtime thread; use AsyncPresenceClient there",
@@ -221,9 +235,9 @@ where
     let outcome = match first {
         Ok(value) => Ok(value),
         Err((task, mut rx)) => loop {
-            if let Err(signal) = py.check_signals() {
+            if let Err(raised) = py.check_signals().and_then(|()| tick(py)) {
                 task.abort();
-                break Err(signal);
+                break Err(raised);
             }
             // (The timer is made inside the runtime: outside, tokio has no clock to give it.)
             match py.detach(|| rt.runtime.block_on(async { tokio::time::timeout(SIGNAL_CHECK_SLICE, &mut rx).await })) {

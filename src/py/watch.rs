@@ -11,10 +11,10 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use super::args::Text;
 use super::bridge::Call;
 use super::errors::IntoPyResult;
+use super::flavor::Flavor;
 use super::models::{extract_last_seen, extract_state, state_object};
 use super::outcome::outcome_of;
 use super::runtime::block_on;
-use super::Flavor;
 use crate::core::watch::{PresenceChange, Watcher};
 
 #[pyclass(module = "wawp_presence", name = "PresenceChange", frozen, eq, hash)]
@@ -23,6 +23,11 @@ pub struct PyPresenceChange(pub PresenceChange);
 
 #[pymethods]
 impl PyPresenceChange {
+    /// The notebook view: a small table, every value escaped.
+    fn _repr_html_(&self) -> String {
+        crate::core::html::change_html(&self.0, chrono::Utc::now())
+    }
+
     #[new]
     #[pyo3(signature = (chat_id, participant, previous, current, last_seen, observed_at))]
     fn new(

@@ -190,6 +190,11 @@ pub struct PyPresenceEvent(pub PresenceEvent);
 
 #[pymethods]
 impl PyPresenceEvent {
+    /// The notebook view: a small table, every value escaped.
+    fn _repr_html_(&self) -> String {
+        crate::core::html::event_html(&self.0, chrono::Utc::now())
+    }
+
     #[new]
     #[pyo3(signature = (id, timestamp, session, engine, chat))]
     fn new(

@@ -1,10 +1,12 @@
-//! `client.typing(chat_id)`: the context manager that shows "typing..." while its block runs.
+//! `client.typing(chat_id)` and `client.keep_online()`: the context manager that holds a presence
+//! ("typing..." in a chat, or online) while its block runs, refreshed from a background task, and
+//! lets it go at the end even when the body raises.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use tokio::task::AbortHandle;
@@ -12,44 +14,57 @@ use tokio::task::AbortHandle;
 use super::bridge::Call;
 use super::errors::to_pyerr;
 use super::errors::IntoPyResult;
+use super::flavor::Flavor;
 use super::outcome::{outcome_of, Convert, Outcome, PyNone};
 use super::runtime::{block_on, runtime};
-use super::Flavor;
-use crate::core::chat_id::ChatId;
-use crate::core::client::Client;
+use crate::core::client::{Client, Held};
 use crate::core::error::Error;
+use crate::core::watch::MIN_INTERVAL;
 
-/// `client.typing(chat_id)`: "typing..." on enter, cleared on exit, even when the body raises.
+/// What `typing()` and `keep_online()` return: the presence held on enter, let go on exit.
 #[pyclass(module = "wawp_presence._native", frozen)]
-pub struct Typing {
+pub struct PresenceBlock {
     client: Arc<Client>,
-    chat_id: ChatId,
+    held: Held,
     flavor: Flavor,
-    /// How often "typing" is re-sent while the block runs; None: sent once.
+    /// How often the presence is re-sent while the block runs; None: sent once.
     refresh: Option<Duration>,
-    /// The task re-sending it (see `Client::keep_typing`).
+    /// The task re-sending it (see `Client::keep_holding`).
     refresher: Arc<Mutex<Option<AbortHandle>>>,
 }
 
-impl Drop for Typing {
-    /// A block abandoned without its exit (a dropped generator, say) must not type forever.
+impl Drop for PresenceBlock {
+    /// A block abandoned without its exit (a dropped generator, say) must not refresh forever.
     fn drop(&mut self) {
         stop_refresher(&self.refresher);
     }
 }
 
-/// Starts typing, then keeps it showing from a background task until `stop_refresher`.
-async fn start_and_keep_typing(
+/// The pace at which a block re-sends its presence: None (once, for `typing(refresh=None)`), or at
+/// least the floor of every polling pace.
+pub fn refresh_pace(name: &str, seconds: Option<f64>) -> PyResult<Option<Duration>> {
+    let floor = MIN_INTERVAL.as_secs_f64();
+    match seconds {
+        None => Ok(None),
+        Some(s) if s >= floor => Duration::try_from_secs_f64(s)
+            .map(Some)
+            .map_err(|_| PyValueError::new_err(format!("{name} must be a number of seconds, not {s}"))),
+        Some(s) => Err(PyValueError::new_err(format!("{name} must be at least {floor} seconds, not {s}"))),
+    }
+}
+
+/// Holds the presence, then keeps it from a background task until `stop_refresher`.
+async fn hold_and_keep(
     client: Arc<Client>,
-    chat: ChatId,
+    held: Held,
     refresh: Option<Duration>,
     refresher: Arc<Mutex<Option<AbortHandle>>>,
 ) -> Result<(), Error> {
-    client.start_typing(&chat).await?;
+    client.hold(&held).await?;
     let Some(every) = refresh else { return Ok(()) };
     // Background work: it goes on between calls, driven by the runtime's driver thread.
     let Ok(io) = runtime() else { return Ok(()) };
-    let task = io.spawn(async move { client.keep_typing(&chat, every).await });
+    let task = io.spawn(async move { client.keep_holding(&held, every).await });
     if let Ok(mut slot) = refresher.lock() {
         if let Some(previous) = slot.replace(task) {
             previous.abort();
@@ -64,24 +79,28 @@ fn stop_refresher(refresher: &Mutex<Option<AbortHandle>>) {
     }
 }
 
-impl Typing {
-    pub fn new(client: Arc<Client>, chat_id: ChatId, flavor: Flavor, refresh: Option<Duration>) -> Typing {
-        Typing { client, chat_id, flavor, refresh, refresher: Arc::default() }
+impl PresenceBlock {
+    pub fn new(client: Arc<Client>, held: Held, flavor: Flavor, refresh: Option<Duration>) -> PresenceBlock {
+        PresenceBlock { client, held, flavor, refresh, refresher: Arc::default() }
+    }
+
+    fn start(&self) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        hold_and_keep(Arc::clone(&self.client), self.held.clone(), self.refresh, Arc::clone(&self.refresher))
     }
 
     /// Leaving the block, the one way for `with` and `async with`: the refresher stops, then
-    /// "typing" is cleared. The exit answers `False` (the body's exception, if any, goes on);
+    /// the presence is let go. The exit answers `False` (the body's exception, if any, goes on);
     /// when clearing fails, that failure is raised, or, when the body raised, noted on the
     /// body's exception, so neither is lost. The note is made where results become Python.
     fn leave(&self, exc_value: Option<&Bound<'_, PyAny>>) -> impl Future<Output = Outcome> + Send + 'static {
         stop_refresher(&self.refresher);
-        let (client, chat) = (Arc::clone(&self.client), self.chat_id.clone());
+        let (client, held) = (Arc::clone(&self.client), self.held.clone());
         let body_exc: Option<Py<PyAny>> = exc_value.filter(|e| !e.is_none()).map(|e| e.clone().unbind());
         async move {
-            let convert: Convert = match (client.stop_typing(&chat).await, body_exc) {
+            let convert: Convert = match (client.release(&held).await, body_exc) {
                 (Ok(()), _) => Box::new(|py| false.into_py_any(py)),
                 (Err(e), Some(body_exc)) => Box::new(move |py| {
-                    note_failed_stop(py, body_exc.bind(py), chat.as_str(), e)?;
+                    note_failed_release(py, body_exc.bind(py), &held, e)?;
                     false.into_py_any(py)
                 }),
                 (Err(e), None) => return Err(e),
@@ -91,22 +110,30 @@ impl Typing {
     }
 
     fn check_flavor(&self, used: Flavor) -> PyResult<()> {
+        let method = match self.held {
+            Held::Typing(_) => "typing",
+            Held::Online => "keep_online",
+        };
         match (self.flavor, used) {
             (Flavor::Asyncio, Flavor::Blocking) => {
-                Err(PyTypeError::new_err("AsyncPresenceClient.typing() is used with `async with`"))
+                Err(PyTypeError::new_err(format!("AsyncPresenceClient.{method}() is used with `async with`")))
             }
             (Flavor::Blocking, Flavor::Asyncio) => {
-                Err(PyTypeError::new_err("PresenceClient.typing() is used with `with`"))
+                Err(PyTypeError::new_err(format!("PresenceClient.{method}() is used with `with`")))
             }
             _ => Ok(()),
         }
     }
 }
 
-/// When the body raised and stopping failed too, the body's exception goes on and carries a
-/// note about the failed stop, so neither failure is lost.
-fn note_failed_stop(py: Python<'_>, body_exc: &Bound<'_, PyAny>, chat_id: &str, err: Error) -> PyResult<()> {
-    let note = format!("wawp_presence: could not stop typing in {chat_id}: {err}");
+/// When the body raised and letting go failed too, the body's exception goes on and carries a
+/// note about the failure, so neither is lost.
+fn note_failed_release(py: Python<'_>, body_exc: &Bound<'_, PyAny>, held: &Held, err: Error) -> PyResult<()> {
+    let what = match held {
+        Held::Typing(chat) => format!("stop typing in {chat}"),
+        Held::Online => "set the session offline".to_owned(),
+    };
+    let note = format!("wawp_presence: could not {what}: {err}");
     if body_exc.hasattr("add_note")? {
         body_exc.call_method1("add_note", (note,))?;
     } else {
@@ -116,17 +143,20 @@ fn note_failed_stop(py: Python<'_>, body_exc: &Bound<'_, PyAny>, chat_id: &str, 
 }
 
 #[pymethods]
-impl Typing {
+impl PresenceBlock {
+    /// The chat of a typing block; None for `keep_online()`.
     #[getter]
-    fn chat_id(&self) -> &str {
-        self.chat_id.as_str()
+    fn chat_id(&self) -> Option<&str> {
+        match &self.held {
+            Held::Typing(chat) => Some(chat.as_str()),
+            Held::Online => None,
+        }
     }
 
     fn __enter__(slf: &Bound<'_, Self>) -> PyResult<()> {
         let me = slf.get();
         me.check_flavor(Flavor::Blocking)?;
-        let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
-        block_on(slf.py(), start_and_keep_typing(client, chat, me.refresh, refresher))?.py_result(slf.py())
+        block_on(slf.py(), me.start())?.py_result(slf.py())
     }
 
     #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
@@ -146,12 +176,8 @@ impl Typing {
     fn __aenter__(slf: &Bound<'_, Self>) -> PyResult<Call> {
         let me = slf.get();
         me.check_flavor(Flavor::Asyncio)?;
-        let (client, chat, refresher) = (Arc::clone(&me.client), me.chat_id.clone(), Arc::clone(&me.refresher));
-        let refresh = me.refresh;
-        Ok(Call::new(
-            "typing.__aenter__",
-            outcome_of(async move { start_and_keep_typing(client, chat, refresh, refresher).await.map(|()| PyNone) }),
-        ))
+        let start = me.start();
+        Ok(Call::new("PresenceBlock.__aenter__", outcome_of(async move { start.await.map(|()| PyNone) })))
     }
 
     #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
@@ -163,14 +189,14 @@ impl Typing {
     ) -> PyResult<Call> {
         let me = slf.get();
         me.check_flavor(Flavor::Asyncio)?;
-        Ok(Call::new("typing.__aexit__", me.leave(exc_value)))
+        Ok(Call::new("PresenceBlock.__aexit__", me.leave(exc_value)))
     }
 
     fn __repr__(&self) -> String {
-        format!("<typing in {}>", self.chat_id)
+        format!("<{}>", self.held)
     }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Typing>()
+    m.add_class::<PresenceBlock>()
 }
