@@ -243,6 +243,9 @@ class SyncDriver:
     def typing(self, chat_id: str, **kwargs: Any) -> Any:
         return self.client.typing(chat_id, **kwargs)
 
+    def keep_online(self, *args: Any, **kwargs: Any) -> Any:
+        return self.client.keep_online(*args, **kwargs)
+
     def close(self) -> None:
         self.client.close()
         self.closed = True
@@ -288,9 +291,16 @@ class AsyncDriver(SyncDriver):
 
         return self.loop.run_until_complete(run())
 
+    def typing(self, chat_id: str, **kwargs: Any) -> Any:
+        return self.block("typing", chat_id, **kwargs)
+
+    def keep_online(self, *args: Any, **kwargs: Any) -> Any:
+        return self.block("keep_online", *args, **kwargs)
+
     @contextlib.contextmanager
-    def typing(self, chat_id: str, **kwargs: Any) -> Iterator[Any]:
-        manager = self.in_loop(lambda: self.client.typing(chat_id, **kwargs))
+    def block(self, name: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """`async with client.<name>(...)` inside this driver's loop, used as a plain `with`."""
+        manager = self.in_loop(lambda: getattr(self.client, name)(*args, **kwargs))
 
         async def enter() -> Any:
             return await manager.__aenter__()

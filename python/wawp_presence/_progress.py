@@ -31,8 +31,9 @@ class Reporter:
         self._at = float("-inf")
 
     def update(self, done: int) -> None:
+        # The full count is the end's to tell, so it is told once.
         now = time.monotonic()
-        if done != self._told and now - self._at >= INTERVAL:
+        if done != self._told and done < self.total and now - self._at >= INTERVAL:
             self._told, self._at = done, now
             self.callback(done, self.total)
 
@@ -94,8 +95,10 @@ async def follow(call: Awaitable[_T], count: Callable[[], int], report: Reporter
 
     task: asyncio.Future[_T] = asyncio.ensure_future(call)
     try:
-        while not task.done():
+        while True:
             await asyncio.wait((task,), timeout=INTERVAL)
+            if task.done():
+                break
             report.update(count())
     finally:
         if not task.done():
