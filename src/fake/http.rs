@@ -1,4 +1,5 @@
-//! Connections and the per-request steps that come before routing: record, fault, auth.
+//! Connections and the per-request steps that come before routing: record, latency, fault,
+//! auth.
 //! Connections are served with hyper directly (not `axum::serve`) so that a fault can close
 //! one without answering and shutdown can end one that hangs.
 
@@ -103,12 +104,16 @@ impl App {
         let (parts, body) = req.into_parts();
         // A body that cannot be read (too large, or the client left) is recorded as empty.
         let body = axum::body::to_bytes(Body::new(body), MAX_BODY).await;
-        let fault = {
+        let (fault, latency) = {
             let mut state = self.shared.lock();
             let request = record(&parts, body.as_deref().unwrap_or_default());
             state.record(request, self.shared.config.request_log);
-            state.faults.pop_front()
+            (state.faults.pop_front(), state.latency)
         };
+        // Every answer waits, faulted ones too; a client that leaves meanwhile drops this future.
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         match fault {
             None => {}
             Some(Fault::Status { status, body, headers, delay }) => {

@@ -4,20 +4,29 @@
 
 mod http;
 mod routes;
+mod script;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timing_tests;
+mod traffic;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
 use tokio::sync::watch;
+use tokio::time::Instant;
+
+use script::Script;
 
 /// Which server the fake imitates: the client's own list of backends.
 pub use crate::core::routes::Backend;
+pub use script::{ScriptError, ScriptStep};
+pub use traffic::Traffic;
 
 #[derive(Clone, Debug)]
 pub struct FakeConfig {
@@ -37,6 +46,8 @@ pub struct FakeConfig {
     /// How many of the most recent requests the log keeps; older ones are forgotten, so a
     /// long-running fake (standalone, or under a benchmark) keeps a bounded memory.
     pub request_log: usize,
+    /// How long every request waits before it is answered, until `set_latency` changes it.
+    pub latency: Duration,
 }
 
 /// The default length of the request log.
@@ -56,55 +67,8 @@ impl Default for FakeConfig {
             session: "default".to_owned(),
             engine: "NOWEB".to_owned(),
             request_log: DEFAULT_REQUEST_LOG,
+            latency: Duration::ZERO,
         }
-    }
-}
-
-/// What the fake has seen of its connections and requests, for tests that check a client's
-/// bounds ("never more than N connections").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Traffic {
-    /// Connections accepted since start (or the last reset).
-    pub connections_opened: u64,
-    /// Connections open now.
-    pub open_connections: u64,
-    /// The most open at once.
-    pub peak_open_connections: u64,
-    /// Requests received and not yet answered.
-    pub in_flight: u64,
-    /// The most in flight at once.
-    pub peak_in_flight: u64,
-}
-
-impl Traffic {
-    /// The counts a reset starts from: what is open stays open.
-    fn since_now(self) -> Traffic {
-        Traffic {
-            open_connections: self.open_connections,
-            peak_open_connections: self.open_connections,
-            in_flight: self.in_flight,
-            peak_in_flight: self.in_flight,
-            connections_opened: 0,
-        }
-    }
-
-    pub(crate) fn connection_opened(&mut self) {
-        self.connections_opened += 1;
-        self.open_connections += 1;
-        self.peak_open_connections = self.peak_open_connections.max(self.open_connections);
-    }
-
-    pub(crate) fn connection_closed(&mut self) {
-        self.open_connections = self.open_connections.saturating_sub(1);
-    }
-
-    pub(crate) fn request_started(&mut self) {
-        self.in_flight += 1;
-        self.peak_in_flight = self.peak_in_flight.max(self.in_flight);
-    }
-
-    pub(crate) fn request_ended(&mut self) {
-        self.in_flight = self.in_flight.saturating_sub(1);
     }
 }
 
@@ -136,6 +100,7 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
 }
 
+#[derive(Clone)]
 struct PresenceEntry {
     participant: String,
     /// Stored raw so that tests can feed engine words such as "composing".
@@ -148,6 +113,41 @@ struct Chat {
     presences: Vec<PresenceEntry>,
     /// Reads still to answer with no presences, as engines do right after subscribing.
     empty_reads: u32,
+    /// Changes the chat's own entry (participant = the chat) over time, until the next set.
+    script: Option<Script>,
+}
+
+impl Chat {
+    /// What a read at `now` answers (empty reads aside): the stored presences, with the chat's
+    /// own entry as the script's step in force says.
+    fn presences_at(&self, chat: &str, now: Instant) -> Vec<PresenceEntry> {
+        let mut presences = self.presences.clone();
+        if let Some(step) = self.script.as_ref().and_then(|script| script.current(now)) {
+            let own = PresenceEntry {
+                participant: chat.to_owned(),
+                presence: step.presence.clone(),
+                last_seen: step.last_seen.clone(),
+            };
+            put(&mut presences, own);
+        }
+        presences
+    }
+
+    /// Stops the script, keeping what it shows at `now` as the stored presences.
+    fn end_script(&mut self, chat: &str, now: Instant) {
+        if self.script.is_some() {
+            self.presences = self.presences_at(chat, now);
+            self.script = None;
+        }
+    }
+}
+
+/// Replaces the entry of `entry`'s participant, or adds it at the end.
+fn put(presences: &mut Vec<PresenceEntry>, entry: PresenceEntry) {
+    match presences.iter_mut().find(|p| p.participant == entry.participant) {
+        Some(existing) => *existing = entry,
+        None => presences.push(entry),
+    }
 }
 
 struct State {
@@ -160,6 +160,7 @@ struct State {
     own_presence: Option<String>,
     chat_states: BTreeMap<String, String>,
     session_status: String,
+    latency: Duration,
 }
 
 impl Default for State {
@@ -174,6 +175,7 @@ impl Default for State {
             own_presence: None,
             chat_states: BTreeMap::new(),
             session_status: "WORKING".to_owned(),
+            latency: Duration::ZERO,
         }
     }
 }
@@ -197,15 +199,15 @@ impl State {
         }
     }
 
-    /// One chat as `WAHAChatPresences`; each read uses up one pending empty read.
-    fn read_chat(&mut self, chat: &str) -> serde_json::Value {
+    /// One chat as `WAHAChatPresences` at `now`; each read uses up one pending empty read.
+    fn read_chat(&mut self, chat: &str, now: Instant) -> serde_json::Value {
         let presences: Vec<serde_json::Value> = match self.chats.get_mut(chat) {
             Some(c) if c.empty_reads > 0 => {
                 c.empty_reads -= 1;
                 Vec::new()
             }
             Some(c) => c
-                .presences
+                .presences_at(chat, now)
                 .iter()
                 .map(|p| {
                     serde_json::json!({
@@ -263,7 +265,8 @@ impl FakeServer {
             let _context = handle.enter();
             tokio::net::TcpListener::from_std(listener)?
         };
-        let shared = Arc::new(Shared { config: cfg, state: Mutex::new(State::default()) });
+        let state = State { latency: cfg.latency, ..State::default() };
+        let shared = Arc::new(Shared { config: cfg, state: Mutex::new(state) });
         let (stop, stopped) = watch::channel(false);
         handle.spawn(http::serve(listener, Arc::clone(&shared), stopped));
         Ok(FakeServer { shared, addr, stop })
@@ -283,6 +286,7 @@ impl FakeServer {
 
     /// Stores what a read of `chat_id` answers. `participant` defaults to the chat and replaces
     /// only that participant's entry; the next `empty_reads` reads of the chat answer no presences.
+    /// Ends the chat's script, if it has one, where it stands.
     pub fn set_presence(
         &self,
         chat_id: &str,
@@ -296,13 +300,38 @@ impl FakeServer {
             presence: presence.to_owned(),
             last_seen,
         };
+        let now = Instant::now();
         let mut state = self.shared.lock();
         let chat = state.chats.entry(chat_id.to_owned()).or_default();
-        match chat.presences.iter_mut().find(|p| p.participant == entry.participant) {
-            Some(existing) => *existing = entry,
-            None => chat.presences.push(entry),
-        }
+        chat.end_script(chat_id, now);
+        put(&mut chat.presences, entry);
         chat.empty_reads = empty_reads;
+    }
+
+    /// Plays `steps` on `chat_id`'s own entry, each from `after` the call on; before the first,
+    /// reads answer what they did. Replaces the chat's previous script, which ends where it
+    /// stands; pending empty reads stay. Steps out of time order are refused, changing nothing.
+    pub fn script_presence(&self, chat_id: &str, steps: Vec<ScriptStep>) -> Result<(), ScriptError> {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let mut state = self.shared.lock();
+        let before = state.chats.get(chat_id).and_then(|chat| {
+            let own = chat.presences_at(chat_id, now).into_iter().find(|p| p.participant == chat_id);
+            own.map(|p| p.presence)
+        });
+        let script = Script::new(steps, before.as_deref(), now, wall)?;
+        let chat = state.chats.entry(chat_id.to_owned()).or_default();
+        chat.end_script(chat_id, now);
+        chat.script = Some(script);
+        Ok(())
+    }
+
+    /// Makes every request wait `latency` before it is answered.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().latency = latency;
+    }
+
+    pub fn latency(&self) -> Duration {
+        self.shared.lock().latency
     }
 
     /// Queues `times` copies of `fault` after any already queued.
@@ -345,12 +374,12 @@ impl FakeServer {
         self.shared.lock().session_status = status.to_owned();
     }
 
-    /// Back to a fresh server with the same config and port (connections already open stay
-    /// open and counted).
+    /// Back to a fresh server with the same config and port: scripts gone, the latency back to
+    /// the config's (connections already open stay open and counted).
     pub fn reset(&self) {
         let mut state = self.shared.lock();
         let traffic = state.traffic.since_now();
-        *state = State { traffic, ..State::default() };
+        *state = State { traffic, latency: self.shared.config.latency, ..State::default() };
     }
 
     /// Stops accepting and ends every open connection, hanging ones too. Idempotent.

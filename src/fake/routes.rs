@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use tokio::time::Instant;
 
 use super::{Backend, Shared};
 
@@ -166,10 +167,11 @@ async fn get_one(State(shared): State<Arc<Shared>>, params: PathParams) -> Respo
         Ok(chat) => chat.unwrap_or_default(),
         Err(refused) => return *refused,
     };
+    let now = Instant::now();
     let mut state = shared.lock();
     // A read subscribes, as on the real servers.
     state.subscribe(&chat);
-    json_answer(StatusCode::OK, state.read_chat(&chat))
+    json_answer(StatusCode::OK, state.read_chat(&chat, now))
 }
 
 async fn get_all(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
@@ -181,8 +183,9 @@ async fn get_all(State(shared): State<Arc<Shared>>, params: PathParams) -> Respo
             format!("The method is not implemented by the engine {}. Try another engine.", shared.config.engine);
         return json_answer(StatusCode::UNPROCESSABLE_ENTITY, json!({ "message": message, "statusCode": 422 }));
     }
+    let now = Instant::now();
     let mut state = shared.lock();
-    let chats: Vec<Value> = state.subscriptions.clone().iter().map(|chat| state.read_chat(chat)).collect();
+    let chats: Vec<Value> = state.subscriptions.clone().iter().map(|chat| state.read_chat(chat, now)).collect();
     json_answer(StatusCode::OK, Value::Array(chats))
 }
 

@@ -9,16 +9,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 
-const ALICE: &str = "447441429009@c.us";
-const BOB: &str = "447700900123@c.us";
-const GROUP: &str = "120363025555555555@g.us";
+pub(super) const ALICE: &str = "447441429009@c.us";
+pub(super) const BOB: &str = "447700900123@c.us";
+pub(super) const GROUP: &str = "120363025555555555@g.us";
 
 fn http() -> reqwest::Client {
     // No proxy: a proxy from the environment must not see (or break) loopback traffic.
     reqwest::Client::builder().no_proxy().build().expect("reqwest client")
 }
 
-fn enc(chat: &str) -> String {
+pub(super) fn enc(chat: &str) -> String {
     utf8_percent_encode(chat, NON_ALPHANUMERIC).to_string()
 }
 
@@ -27,18 +27,18 @@ fn seconds(n: u64) -> Option<serde_json::Number> {
 }
 
 /// A running fake and a client that speaks its backend's dialect.
-struct Api {
-    server: FakeServer,
-    http: reqwest::Client,
+pub(super) struct Api {
+    pub(super) server: FakeServer,
+    pub(super) http: reqwest::Client,
 }
 
 impl Api {
-    async fn start(config: FakeConfig) -> Api {
+    pub(super) async fn start(config: FakeConfig) -> Api {
         let server = FakeServer::start(config).await.expect("fake server starts");
         Api { server, http: http() }
     }
 
-    async fn of(backend: Backend) -> Api {
+    pub(super) async fn of(backend: Backend) -> Api {
         Api::start(FakeConfig { backend, ..FakeConfig::default() }).await
     }
 
@@ -59,7 +59,7 @@ impl Api {
         }
     }
 
-    fn request(&self, method: Method, route: &str) -> reqwest::RequestBuilder {
+    pub(super) fn request(&self, method: Method, route: &str) -> reqwest::RequestBuilder {
         let builder = self.http.request(method, self.url(route));
         match &self.server.config().api_key {
             Some(key) => builder.header("X-Api-Key", key),
@@ -67,12 +67,12 @@ impl Api {
         }
     }
 
-    async fn get(&self, route: &str) -> (StatusCode, Value) {
+    pub(super) async fn get(&self, route: &str) -> (StatusCode, Value) {
         let response = self.request(Method::GET, route).send().await.expect("GET");
         read_json(response).await
     }
 
-    async fn post(&self, route: &str, body: Option<Value>) -> reqwest::Response {
+    pub(super) async fn post(&self, route: &str, body: Option<Value>) -> reqwest::Response {
         let builder = self.request(Method::POST, route);
         let builder = match body {
             Some(body) => with_json(builder, &body),
@@ -85,7 +85,7 @@ impl Api {
         read_json(self.post("/presence", Some(body)).await).await
     }
 
-    async fn chat(&self, chat: &str) -> Value {
+    pub(super) async fn chat(&self, chat: &str) -> Value {
         let (status, body) = self.get(&format!("/presence/{}", enc(chat))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body

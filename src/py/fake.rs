@@ -3,13 +3,16 @@
 
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::args::{int_in, seconds, Text};
-use super::models::extract_last_seen;
 use super::runtime::PerProcess;
 use crate::core::chat_id;
 use crate::fake::{Backend, FakeConfig, FakeServer, Fault, DEFAULT_REQUEST_LOG};
+
+#[path = "fake_args.rs"]
+mod fake_args;
+use fake_args::{body_bytes, last_seen_number, request_dict, script_steps};
 
 /// Fake servers run on a runtime of their own: they must answer whoever asks (another process,
 /// urllib), not only while a client call drives the client's runtime.
@@ -38,23 +41,12 @@ fn key(chat_id: &str) -> String {
     chat_id::normalize_lenient(chat_id)
 }
 
-fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(b) = body.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
-    }
-    if body.is_instance_of::<PyString>() {
-        return Ok(body.extract::<Text>()?.0.into_bytes());
-    }
-    let text: String = body.py().import("json")?.call_method1("dumps", (body,))?.extract()?;
-    Ok(text.into_bytes())
-}
-
 #[pymethods]
 impl PyFakeServer {
     #[new]
     #[pyo3(signature = (backend=Text("wawp".to_owned()), *, host=Text("127.0.0.1".to_owned()), port=None,
                         instance_id=None, access_token=None, api_key=None, session=Text("default".to_owned()),
-                        engine=Text("NOWEB".to_owned()), request_log=None))]
+                        engine=Text("NOWEB".to_owned()), request_log=None, latency=0.0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         backend: Text,
@@ -66,6 +58,7 @@ impl PyFakeServer {
         session: Text,
         engine: Text,
         request_log: Option<&Bound<'_, PyAny>>,
+        latency: f64,
     ) -> PyResult<Self> {
         let backend: Backend =
             backend.0.trim().parse().map_err(|_| {
@@ -87,6 +80,7 @@ impl PyFakeServer {
             session: session.0,
             engine: engine.0,
             request_log: usize::try_from(request_log).unwrap_or(DEFAULT_REQUEST_LOG),
+            latency: seconds("latency", latency)?,
         };
         let server = FakeServer::start_on(config, fake_runtime()?.handle())
             .map_err(|e| PyOSError::new_err(format!("the fake server could not start: {e}")))?;
@@ -144,7 +138,7 @@ impl PyFakeServer {
 
     /// Stores what reading `chat_id` answers. `presence` is kept as given (any engine word);
     /// `last_seen` is a datetime or Unix seconds; `participant` adds or replaces one member of a
-    /// group; the next `empty_reads` reads answer an empty list first.
+    /// group; the next `empty_reads` reads answer an empty list first. Ends the chat's script.
     #[pyo3(signature = (chat_id, presence, last_seen=None, *, participant=None, empty_reads=None))]
     fn set_presence(
         &self,
@@ -155,25 +149,30 @@ impl PyFakeServer {
         empty_reads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let empty_reads = empty_reads.map(|n| int_in(n, "empty_reads", 0, u32::MAX.into())).transpose()?.unwrap_or(0);
-        let last_seen = match last_seen.filter(|v| !v.is_none()) {
-            None => None,
-            // Numbers are served exactly as given, so tests can send milliseconds or floats.
-            Some(v) if v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() => {
-                Some(serde_json::Number::from(v.extract::<i64>()?))
-            }
-            Some(v) if v.is_instance_of::<pyo3::types::PyFloat>() => serde_json::Number::from_f64(v.extract()?),
-            Some(v) => extract_last_seen(Some(v))?.map(|dt| {
-                let micros = dt.timestamp_micros();
-                if micros % 1_000_000 == 0 {
-                    serde_json::Number::from(dt.timestamp())
-                } else {
-                    serde_json::Number::from_f64(micros as f64 / 1e6).unwrap_or_else(|| dt.timestamp().into())
-                }
-            }),
-        };
+        let last_seen = last_seen_number(last_seen)?;
         let participant = participant.map(|p| key(&p.0));
         let empty_reads = u32::try_from(empty_reads).unwrap_or(u32::MAX);
         self.server.set_presence(&key(&chat_id.0), &presence.0, last_seen, participant.as_deref(), empty_reads);
+        Ok(())
+    }
+
+    /// Plays a script on `chat_id`: `(after_seconds, state)` or `(after_seconds, state,
+    /// last_seen)` steps, timed from this call and in time order; a read answers the step in
+    /// force, or before the first step what it answered before. Replaces the chat's script.
+    fn script_presence(&self, chat_id: Text, steps: &Bound<'_, PyAny>) -> PyResult<()> {
+        let steps = script_steps(steps)?;
+        self.server.script_presence(&key(&chat_id.0), steps).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Seconds every request waits before it is answered.
+    #[getter]
+    fn latency(&self) -> f64 {
+        self.server.latency().as_secs_f64()
+    }
+
+    #[setter]
+    fn set_latency(&self, latency: f64) -> PyResult<()> {
+        self.server.set_latency(seconds("latency", latency)?);
         Ok(())
     }
 
@@ -242,35 +241,7 @@ impl PyFakeServer {
     #[getter]
     fn requests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let json = py.import("json")?;
-        let items = self
-            .server
-            .requests()
-            .into_iter()
-            .map(|r| {
-                let d = PyDict::new(py);
-                d.set_item("method", r.method)?;
-                d.set_item("path", r.path)?;
-                let query = PyDict::new(py);
-                for (k, v) in r.query {
-                    query.set_item(k, v)?;
-                }
-                d.set_item("query", query)?;
-                let headers = PyDict::new(py);
-                for (k, v) in r.headers {
-                    headers.set_item(k, v)?;
-                }
-                d.set_item("headers", headers)?;
-                let parsed = if r.body.is_empty() {
-                    py.None().into_bound(py)
-                } else {
-                    json.call_method1("loads", (PyBytes::new(py, &r.body),))
-                        .unwrap_or_else(|_| py.None().into_bound(py))
-                };
-                d.set_item("body", PyBytes::new(py, &r.body))?;
-                d.set_item("json", parsed)?;
-                Ok(d)
-            })
-            .collect::<PyResult<Vec<_>>>()?;
+        let items = self.server.requests().into_iter().map(|r| request_dict(&json, r)).collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, items)
     }
 
@@ -296,6 +267,18 @@ impl PyFakeServer {
         d.set_item("in_flight", t.in_flight)?;
         d.set_item("peak_in_flight", t.peak_in_flight)?;
         Ok(d)
+    }
+
+    /// Requests being handled now: received and not yet answered.
+    #[getter]
+    fn requests_in_flight(&self) -> u64 {
+        self.server.traffic().in_flight
+    }
+
+    /// The most requests in flight at once since start or `reset()`.
+    #[getter]
+    fn max_requests_in_flight(&self) -> u64 {
+        self.server.traffic().peak_in_flight
     }
 
     /// The last global presence set (`"online"` / `"offline"`), or None.
@@ -325,7 +308,8 @@ impl PyFakeServer {
         self.server.set_session_status(&status.0);
     }
 
-    /// Forgets presences, faults, requests and subscriptions (open connections stay counted).
+    /// Forgets presences, scripts, faults, requests and subscriptions, and sets the latency back
+    /// to the constructor's (open connections stay counted).
     fn reset(&self) {
         self.server.reset();
     }

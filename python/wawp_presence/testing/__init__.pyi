@@ -1,10 +1,15 @@
+from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, final
+from typing import Any, Literal, TypeAlias, final
 
 from typing_extensions import Self
 
 from .._state import PresenceState
+
+# One step of `FakeServer.script_presence`: (after_seconds, state) or
+# (after_seconds, state, last_seen).
+_Step: TypeAlias = tuple[float, PresenceState | str] | tuple[float, PresenceState | str, datetime | float | None]
 
 @final
 class FakeServer:
@@ -22,9 +27,11 @@ class FakeServer:
         session: str = ...,
         engine: str = ...,
         request_log: int | None = None,
+        latency: float = 0.0,
     ) -> Self:
         """Defaults: ``backend="wawp"``, ``host="127.0.0.1"``, ``port`` None or 0 (a free one),
-        ``session="default"``, ``engine="NOWEB"``, ``request_log`` None (10,000)."""
+        ``session="default"``, ``engine="NOWEB"``, ``request_log`` None (10,000), ``latency``
+        0.0 (see the `latency` property)."""
     @property
     def url(self) -> str: ...
     @property
@@ -51,7 +58,31 @@ class FakeServer:
         *,
         participant: str | None = None,
         empty_reads: int | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Store what a read of ``chat_id`` answers; ends the chat's `script_presence` script."""
+    def script_presence(self, chat_id: str, steps: Iterable[_Step]) -> None:
+        """Make ``chat_id``'s presence change on a schedule.
+
+        Each step is ``(after_seconds, state)`` or ``(after_seconds, state, last_seen)``, with
+        ``after_seconds`` counted from this call (numbers >= 0, in non-decreasing order), and
+        ``state`` and ``last_seen`` as `set_presence` takes them. A read of the chat (``get``,
+        ``get_all``) answers the step in force at the time of the read: before the first step,
+        whatever it answered before; after the last, the last. A step that takes the chat
+        from online, typing, recording or paused to offline without a ``last_seen`` gets the
+        moment of that step as ``last_seen``.
+
+        A later `set_presence` or `script_presence` of the chat replaces the script, keeping
+        what it showed at that moment; an empty ``steps`` only ends the current script.
+        `reset` forgets scripts. Steps out of order, or a negative, NaN or infinite
+        ``after_seconds``, raise ValueError and change nothing.
+        """
+    @property
+    def latency(self) -> float:
+        """Seconds every request waits, after it is read and before it is answered (faulted
+        answers too). Settable; negative, NaN or infinite values raise ValueError. `reset`
+        sets it back to the constructor's value."""
+    @latency.setter
+    def latency(self, value: float) -> None: ...
     def fail_next(
         self,
         status: int | None = None,
@@ -77,13 +108,23 @@ class FakeServer:
     def traffic(self) -> dict[str, int]:
         """connections_opened, open_connections, peak_open_connections, in_flight, peak_in_flight."""
     @property
+    def requests_in_flight(self) -> int:
+        """Requests the fake is handling now: received, not yet answered (0 when idle). A
+        request whose client gives up stops counting when its connection closes."""
+    @property
+    def max_requests_in_flight(self) -> int:
+        """The most requests in flight at once since the server started or `reset` was called;
+        with a `latency`, this shows a client's concurrency bound from the server's side."""
+    @property
     def own_presence(self) -> str | None: ...
     @property
     def chat_states(self) -> dict[str, str]: ...
     @property
     def subscriptions(self) -> list[str]: ...
     def set_session_status(self, status: str) -> None: ...
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        """Forget presences, scripts, faults, requests and subscriptions; set `latency` back to
+        the constructor's value (open connections stay counted)."""
     def stop(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
