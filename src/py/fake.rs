@@ -10,9 +10,7 @@ use super::runtime::PerProcess;
 use crate::core::chat_id;
 use crate::fake::{Backend, FakeConfig, FakeServer, Fault, DEFAULT_REQUEST_LOG};
 
-#[path = "fake_args.rs"]
-mod fake_args;
-use fake_args::{body_bytes, last_seen_number, request_dict, script_steps};
+use super::fake_args::{body_bytes, last_seen_number, request_dict, script_steps};
 
 /// Fake servers run on a runtime of their own: they must answer whoever asks (another process,
 /// urllib), not only while a client call drives the client's runtime.

@@ -6,6 +6,8 @@ pub mod client;
 pub mod errors;
 #[cfg(feature = "fake")]
 pub mod fake;
+#[cfg(feature = "fake")]
+mod fake_args;
 pub mod flavor;
 pub mod hold;
 pub mod logging;
