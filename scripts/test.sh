@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 venv=${VENV:-.venv}
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-# Linters pinned: a new release's new rules should arrive by a change here, not break CI.
-"$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    "maturin>=1.8,<2" "pytest>=8" "pytest-asyncio>=0.24" "pytest-xdist>=3.5" "jsonschema>=4" "hypothesis>=6.100" "anyio>=4" \
-    "ruff==0.17.6" "mypy==2.4.1"
+# The test tools are the `test` extra of pyproject.toml (one list); the linters are pinned, so a
+# new release's new rules arrive by a change here, not by breaking CI.
+test_deps=$("$venv/bin/python" -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))')
+# shellcheck disable=SC2086 # one word per requirement
+"$venv/bin/python" -m pip install -q --disable-pip-version-check "maturin>=1.8,<2" $test_deps "ruff==0.17.6" "mypy==2.4.1"
 
 step() { echo "== $1 (at ${SECONDS}s)"; }
 

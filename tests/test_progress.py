@@ -133,7 +133,8 @@ def test_true_without_tqdm_draws_one_line_on_stderr(client, server, capsys, monk
 
 
 def test_true_with_tqdm_draws_a_tqdm_bar(client, server, capsys):
-    pytest.importorskip("tqdm")
+    import tqdm  # noqa: F401 - installed with the test extra; this test is about it
+
     slow_server(server)
     client.get_many(IDS, concurrency=4, progress=True)
     err = capsys.readouterr().err
