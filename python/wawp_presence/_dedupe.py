@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import threading
 import time
 from collections import OrderedDict
@@ -22,11 +23,15 @@ class EventDeduplicator:
     """
 
     def __init__(self, max_size: int = 100_000, ttl: float = 3600.0) -> None:
-        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        try:
+            size = operator.index(max_size)  # any int, NumPy's included
+        except TypeError:
+            size = 0
+        if isinstance(max_size, bool) or size < 1:
             raise ValueError(f"max_size must be an int of at least 1, not {max_size!r}")
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not (math.isfinite(ttl) and ttl > 0):
             raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        self.max_size = max_size
+        self.max_size = size
         self.ttl = float(ttl)
         # id -> when it was first recorded (monotonic seconds), oldest first.
         self._ids: OrderedDict[str, float] = OrderedDict()
