@@ -15,7 +15,7 @@ from presence_helpers import (
     typing_states,
 )
 
-from wawp_presence import InvalidChatIdError, PresenceClient, WawpError
+from wawp_presence import InvalidChatIdError, PresenceClient, WawpError, normalize_chat_id
 
 VALID = [
     ("447441429009@c.us", CHAT),
@@ -85,6 +85,18 @@ def test_set_and_typing_send_the_normalised_id(api, server, given, normalised):
     with api.typing(given):
         pass
     assert typing_states(server, normalised)[-2:] == ["typing", "paused"]
+
+
+@pytest.mark.parametrize("given, normalised", VALID, ids=VALID_IDS)
+def test_normalize_chat_id_gives_the_form_the_client_sends(given, normalised):
+    assert normalize_chat_id(given) == normalised
+
+
+@pytest.mark.parametrize("bad", [b for b in INVALID if isinstance(b, str)])
+def test_normalize_chat_id_refuses_what_the_client_refuses(bad):
+    with pytest.raises(InvalidChatIdError) as caught:
+        normalize_chat_id(bad)
+    assert caught.value.chat_id == bad
 
 
 @pytest.mark.parametrize("bad", INVALID, ids=[repr(b) for b in INVALID])

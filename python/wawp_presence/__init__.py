@@ -16,6 +16,7 @@ from ._native import (
     PresenceClient,
     PresenceEvent,
     __version__,
+    normalize_chat_id,
     parse_event,
     verify_signature,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "PresenceClient",
     "PresenceEvent",
     "__version__",
+    "normalize_chat_id",
     "parse_event",
     "verify_signature",
 ]

@@ -124,6 +124,11 @@ class _HeaderItems(Protocol):
 
 _Headers = Mapping[str, str] | _HeaderItems | Iterable[tuple[str | bytes, str | bytes]]
 
+def normalize_chat_id(chat_id: str) -> str:
+    """The canonical form of a chat id (``"+44 7441 429009"`` -> ``"447441429009@c.us"``), as
+    every method reads the ids it is given; raises InvalidChatIdError for an id of no accepted
+    form."""
+
 def parse_event(
     body: bytes | bytearray | memoryview | str | dict[str, Any],
     *,
@@ -374,6 +379,7 @@ __all__ = [
     "TransportError",
     "WawpError",
     "__version__",
+    "normalize_chat_id",
     "parse_event",
     "to_arrow",
     "to_pandas",

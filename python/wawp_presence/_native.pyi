@@ -20,6 +20,7 @@ from . import (
     PresenceEvent,
     PresenceState,
     WawpError,
+    normalize_chat_id,
     parse_event,
     verify_signature,
 )
@@ -182,6 +183,7 @@ __all__ = [
     "PresenceEvent",
     "Watch",
     "__version__",
+    "normalize_chat_id",
     "parse_event",
     "table_columns",
     "table_records",

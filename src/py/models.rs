@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
-use super::args::Text;
+use super::args::{ChatIdArg, Text};
 
 use crate::core::model::{self, ChatPresence, ParticipantPresence, PresenceState};
 
@@ -252,8 +252,16 @@ impl PyChatPresence {
     }
 }
 
+/// The canonical form of a chat id (`"+44 7441 429009"` becomes `"447441429009@c.us"`), as every
+/// method reads the ids it is given; an id of no accepted form raises `InvalidChatIdError`.
+#[pyfunction]
+fn normalize_chat_id(chat_id: ChatIdArg) -> String {
+    chat_id.0.into()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyParticipantPresence>()?;
     m.add_class::<PyChatPresence>()?;
+    m.add_function(wrap_pyfunction!(normalize_chat_id, m)?)?;
     Ok(())
 }
