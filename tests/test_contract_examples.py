@@ -76,7 +76,15 @@ def block(heading: str) -> str:
 def test_the_contract_copy_has_the_sections_run_here():
     # tests/contract/python-api.md is the copy the tests read (nothing outside the repository is).
     text = contract_path(*DOC_PARTS).read_text(encoding="utf-8")
-    for heading in ("Clients", "Models", "Webhooks", "Testing helpers"):
+    for heading in (
+        "Clients",
+        "Models",
+        "Webhooks",
+        "Testing helpers",
+        "Staying online",
+        "Tables and notebooks",
+        "Webhook de-duplication",
+    ):
         assert f"\n## {heading}\n" in text, heading
 
 
