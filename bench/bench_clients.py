@@ -12,24 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
-from collections.abc import Callable
 from urllib.parse import quote
 
 from peer_models import Chat
 from peer_models import to_chat as parse
+from timing import best_of
 
 from wawp_presence import AsyncPresenceClient, PresenceClient
 from wawp_presence.testing import FakeServer
-
-
-def best_of(rounds: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main() -> None:

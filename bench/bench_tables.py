@@ -13,13 +13,12 @@ for each, and the ratio (hand-made time / wawp_presence time).
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+from timing import best_of
 
 from wawp_presence import ChatPresence, NotFoundError, ParticipantPresence, to_arrow, to_pandas, to_polars, to_records
 
@@ -68,15 +67,6 @@ def pandas_by_hand(results: list[object]) -> pd.DataFrame:
     return df
 
 
-def best(fn: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=100_000)
@@ -92,7 +82,7 @@ def main() -> None:
     print(f"{args.participants:,} participants, best of {args.rounds}")
     print(f"{'table':<8} {'wawp_presence':>14} {'by hand':>10} {'ratio':>7}")
     for name, ours, theirs in cases:
-        t_ours, t_theirs = best(ours, args.rounds), best(theirs, args.rounds)
+        t_ours, t_theirs = best_of(args.rounds, ours), best_of(args.rounds, theirs)
         print(f"{name:<8} {t_ours * 1000:>11.1f} ms {t_theirs * 1000:>7.1f} ms {t_theirs / t_ours:>6.1f}x")
 
 
