@@ -13,15 +13,21 @@ tools=${VENV:-.venv}
 testenv=target/test-venv
 [ -x "$tools/bin/python" ] || "$python" -m venv "$tools"
 # The linters are pinned, so a new release's new rules arrive by a change here, not by breaking CI.
-"$tools/bin/python" -m pip install -q --disable-pip-version-check "maturin>=1.8,<2" "ruff==0.17.6"
+"$tools/bin/python" -m pip install -q --disable-pip-version-check "maturin>=1.8,<2" "ruff==0.17.6" \
+    "tomli>=2; python_version < '3.11'"
 # The test tools are the `test` extra of pyproject.toml (one list). They are installed while cargo
 # compiles: pip mostly waits on the network, cargo on the CPU.
-test_deps=$("$tools/bin/python" -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))')
+read -ra test_deps <<<"$("$tools/bin/python" -c '
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))
+')"
 mkdir -p target
 rm -rf "$testenv"
-# shellcheck disable=SC2086 # one word per requirement
 ("$python" -m venv "$testenv" &&
-    "$testenv/bin/python" -m pip install -q --disable-pip-version-check $test_deps "mypy==2.4.1") \
+    "$testenv/bin/python" -m pip install -q --disable-pip-version-check "${test_deps[@]}" "mypy==2.4.1") \
     >target/test-venv.log 2>&1 &
 testenv_job=$!
 
@@ -58,9 +64,10 @@ step "mypy and stubtest"
 
 step "pytest"
 # Against the installed wheel (the source tree is not on the path: the package lives in python/).
-# Two workers: most of the suite's time is waiting on timers and servers, not the CPU.
+# Four workers on two cores: most of the suite's time is waiting on timers, servers and child
+# processes, not the CPU.
 status=0
-WAWP_PRESENCE_WHEEL="$wheel" "$testenv/bin/python" -m pytest -p no:cacheprovider -n 2 "$@" || status=$?
+WAWP_PRESENCE_WHEEL="$wheel" "$testenv/bin/python" -m pytest -p no:cacheprovider -n 4 "$@" || status=$?
 echo "== done (at ${SECONDS}s)"
 if [ "$status" -eq 5 ]; then
     echo "pytest collected no tests: that is a failure" >&2

@@ -56,19 +56,19 @@ def elapsed(call: Callable[[], object]) -> float:
 def test_a_script_answers_what_was_set_until_its_step_then_the_step(server, client):
     server.set_presence(CHAT, "online")
     wall_before, started = time.time(), time.monotonic()
-    server.script_presence(CHAT, [(4.0, "offline")])
+    server.script_presence(CHAT, [(2.0, "offline")])
     wall_after = time.time()
 
     # Before the step: what was set before, for one chat and for get_all (the get subscribed).
     assert state(client.get(CHAT)) is ONLINE
     assert [(c.id, state(c)) for c in client.get_all()] == [(CHAT, ONLINE)]
 
-    sleep_until(started + 4.0)
+    sleep_until(started + 2.0)
     chat = client.get(CHAT)
     assert state(chat) is OFFLINE
     # No last_seen in the step: the moment the contact went offline, as a real server says.
     last_seen = chat.presences[0].last_seen.timestamp()
-    assert math.floor(wall_before + 4.0) <= last_seen <= math.floor(wall_after + 4.0)
+    assert math.floor(wall_before + 2.0) <= last_seen <= math.floor(wall_after + 2.0)
     assert [(c.id, state(c), c.last_seen) for c in client.get_all()] == [(CHAT, OFFLINE, chat.last_seen)]
 
 
