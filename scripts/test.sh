@@ -39,25 +39,12 @@ cargo fmt --check
 "$tools/bin/ruff" check .
 "$tools/bin/python" scripts/check_layout.py
 
-# clippy checks while the Rust tests compile (in a target directory of its own, since cargo
-# locks one per build): the test build leaves a core idle for long stretches. Its verdict comes
-# before any test runs.
-step "clippy, while the Rust tests compile"
-CARGO_TARGET_DIR=target/clippy cargo clippy --locked --all-targets --all-features -- -D warnings \
-    >target/clippy.log 2>&1 &
-clippy_job=$!
-# The library's tests only: the crate has no doctests, and building for them would compile the
-# crate a second time and link the cdylib.
-cargo test --locked --features fake --lib --no-run
-clippy_status=0
-wait "$clippy_job" || clippy_status=$?
-cat target/clippy.log
-if [ "$clippy_status" -ne 0 ]; then
-    echo "clippy failed" >&2
-    exit 1
-fi
+step "clippy"
+cargo clippy --locked --all-targets --all-features -- -D warnings
 
 step "cargo test"
+# The library's tests only: the crate has no doctests, and building for them would compile the
+# crate a second time and link the cdylib.
 cargo test --locked --features fake --lib
 
 # One wheel, built once: the abi3 release wheel a user would install (stripped, see Cargo.toml).
