@@ -12,12 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from . import ConfigurationError, InvalidChatIdError, PresenceClient, WawpError, normalize_chat_id, to_records
+from . import (
+    ConfigurationError,
+    InvalidChatIdError,
+    PresenceClient,
+    PresenceState,
+    WawpError,
+    normalize_chat_id,
+    to_records,
+)
 from ._cli_output import ChangeTable, one_line, write_csv, write_json, write_jsonl, write_table
 
-# The states `set` can send; online and offline are global, the others are shown in one chat.
-SETTABLE = ("online", "offline", "typing", "recording", "paused")
-GLOBAL_STATES = ("online", "offline")
+# The states `set` can send: all but "unknown". Which need --chat is the client's rule (`set`).
+SETTABLE = tuple(state.value for state in PresenceState if state is not PresenceState.UNKNOWN)
 
 NO_SETTINGS = (
     "no connection settings: set WAWP_INSTANCE_ID and WAWP_ACCESS_TOKEN (and WAWP_BASE_URL if needed) "
@@ -124,12 +131,14 @@ def run_get(args: argparse.Namespace) -> int:
 
 def run_set(args: argparse.Namespace) -> int:
     state: str = args.state
-    if state in GLOBAL_STATES and args.chat is not None:
-        raise UsageError(f'"{state}" is global: it is set without --chat')
-    if state not in GLOBAL_STATES and args.chat is None:
-        raise UsageError(f'"{state}" is shown in one chat: give --chat CHAT_ID')
-    with connect(args) as client, refused():
-        client.set(state, chat_id=args.chat)
+    with connect(args) as client:
+        try:
+            # The client checks the rule (typing, recording and paused need a chat; online and
+            # offline have none) before it sends anything.
+            with refused():
+                client.set(state, chat_id=args.chat)
+        except UsageError as e:
+            raise UsageError(f"{e} (the chat is --chat CHAT_ID here)") from None
     where = "" if args.chat is None else f" in {args.chat}"
     sys.stdout.write(f"presence set: {state}{where}\n")
     return 0

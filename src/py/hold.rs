@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use tokio::task::AbortHandle;
 
+use super::args::seconds;
 use super::bridge::Call;
 use super::errors::to_pyerr;
 use super::errors::IntoPyResult;
@@ -42,13 +43,11 @@ impl Drop for PresenceBlock {
 
 /// The pace at which a block re-sends its presence: None (once, for `typing(refresh=None)`), or at
 /// least the floor of every polling pace.
-pub fn refresh_pace(name: &str, seconds: Option<f64>) -> PyResult<Option<Duration>> {
+pub fn refresh_pace(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
     let floor = MIN_INTERVAL.as_secs_f64();
-    match seconds {
+    match value {
         None => Ok(None),
-        Some(s) if s >= floor => Duration::try_from_secs_f64(s)
-            .map(Some)
-            .map_err(|_| PyValueError::new_err(format!("{name} must be a number of seconds, not {s}"))),
+        Some(s) if s >= floor => seconds(name, s).map(Some),
         Some(s) => Err(PyValueError::new_err(format!("{name} must be at least {floor} seconds, not {s}"))),
     }
 }
