@@ -119,6 +119,11 @@ class ServerError(APIError):
     """5xx: trouble on the server's side."""
 
 
+class InternalError(WawpError, RuntimeError):
+    """A bug inside wawp_presence stopped this call (the message says what); please report it.
+    The call ended instead of leaving its caller waiting."""
+
+
 class InvalidChatIdError(WawpError, ValueError):
     """A chat id that is none of the accepted forms; nothing was sent."""
 
@@ -138,6 +143,7 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConfigurationError",
+    "InternalError",
     "InvalidChatIdError",
     "InvalidEventError",
     "InvalidSignatureError",

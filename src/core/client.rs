@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::answer;
 use super::chat_id::ChatId;
 use super::error::{Error, Result};
-use super::exchange::{Call, Exchange};
+use super::http::{Call, Exchange};
 use super::model::{ChatPresence, PresenceState};
 use super::routes::{Operation, TypingStyle};
 use super::secret::Redactor;
@@ -20,8 +20,8 @@ pub use super::config::{
     default_user_agent, ClientConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RETRIES, DEFAULT_SESSION, DEFAULT_TIMEOUT,
     MAX_MAX_CONNECTIONS,
 };
-pub use super::exchange::MAX_BODY_BYTES;
-pub use super::retry::{parse_retry_after, retry_pause, MAX_RETRY_AFTER};
+pub use super::http::retry::{parse_retry_after, retry_pause, MAX_RETRY_AFTER};
+pub use super::http::MAX_BODY_BYTES;
 
 /// Polling pace of `get(wait=...)`: starts quick, since data usually follows in a moment.
 const WAIT_POLL_FIRST: Duration = Duration::from_millis(200);

@@ -37,6 +37,8 @@ pub enum ErrorKind {
     InvalidEvent,
     /// A webhook delivery whose signature or age does not check.
     InvalidSignature,
+    /// A bug inside the client (a panic caught before it reached the caller).
+    Internal,
 }
 
 impl ErrorKind {
@@ -119,6 +121,19 @@ impl Error {
 
     pub fn protocol(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Protocol, message)
+    }
+
+    /// A panic caught in a call, as the call's error: a bug, said plainly, never a hang.
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        Error::new(
+            ErrorKind::Internal,
+            format!("a bug inside wawp_presence stopped this call (please report it): {what}"),
+        )
     }
 
     pub fn with_request(mut self, method: &str, url: &str) -> Self {
@@ -255,6 +270,14 @@ fn reason(status: u16) -> &'static str {
     http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
 }
 
+/// Runs `fut`, turning a panic inside it into an `Internal` error: whatever goes wrong inside a
+/// call, its caller gets an answer (a future that panicked would otherwise leave the caller
+/// waiting forever, or unwind into Python).
+pub async fn catch_panic<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(fut).catch_unwind().await.unwrap_or_else(|payload| Err(Error::from_panic(&*payload)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +320,19 @@ mod tests {
         assert_eq!(unsupported.kind, ErrorKind::NotSupported);
         assert_eq!(unsupported.session_status, None);
         assert_eq!(err(422, "{}").kind, ErrorKind::Api);
+    }
+
+    #[test]
+    fn a_panic_inside_a_call_is_an_internal_error_not_an_unwind() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let run =
+            |fut: std::pin::Pin<Box<dyn std::future::Future<Output = Result<u8>>>>| runtime.block_on(catch_panic(fut));
+        let err = run(Box::pin(async { panic!("boom at {}", 42) })).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Internal);
+        assert!(err.message.contains("boom at 42") && err.message.contains("bug"), "{}", err.message);
+        let err = run(Box::pin(async { std::panic::panic_any(7u32) })).unwrap_err();
+        assert!(err.message.ends_with("no message"), "{}", err.message);
+        assert_eq!(run(Box::pin(async { Ok(3) })), Ok(3));
     }
 
     #[test]

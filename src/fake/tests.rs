@@ -15,7 +15,8 @@ pub(super) const GROUP: &str = "120363025555555555@g.us";
 
 fn http() -> reqwest::Client {
     // No proxy: a proxy from the environment must not see (or break) loopback traffic.
-    reqwest::Client::builder().no_proxy().build().expect("reqwest client")
+    let tls = crate::core::http::tls_config().expect("TLS configuration");
+    reqwest::Client::builder().tls_backend_preconfigured(tls).no_proxy().build().expect("reqwest client")
 }
 
 pub(super) fn enc(chat: &str) -> String {

@@ -230,7 +230,13 @@ async fn reset_forgets_scripts() {
 /// fake's own timers can move time on.
 async fn unpooled(config: FakeConfig) -> Api {
     let server = FakeServer::start(config).await.expect("fake server starts");
-    let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().expect("reqwest client");
+    let tls = crate::core::http::tls_config().expect("TLS configuration");
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("reqwest client");
     Api { server, http }
 }
 

@@ -29,6 +29,7 @@ fn class_name(kind: ErrorKind) -> Option<&'static str> {
         ErrorKind::Closed => "ClientClosedError",
         ErrorKind::InvalidEvent => "InvalidEventError",
         ErrorKind::InvalidSignature => "InvalidSignatureError",
+        ErrorKind::Internal => "InternalError",
         // A wrong argument is Python's own ValueError, as for any library.
         ErrorKind::InvalidArgument => return None,
     })

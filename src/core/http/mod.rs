@@ -1,5 +1,13 @@
-//! One call over HTTP: the request built from its route, the attempts with backoff and
-//! `Retry-After`, the answer classified, and every error told without a secret in it.
+//! The HTTP plumbing of the core. `Exchange` is one call over HTTP: the request built from its
+//! route, the attempts with backoff and `Retry-After`, the answer classified, and every error
+//! told without a secret in it. `pool` holds the connections (reqwest) of a client in one process,
+//! `proxy` names the proxy in errors, `retry` decides the pauses.
+
+mod pool;
+mod proxy;
+pub mod retry;
+
+pub use pool::{tls_config, POOL_IDLE_TIMEOUT};
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -7,16 +15,15 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use hyper_util::client::proxy::matcher::Intercept;
 use serde_json::Value;
 
+use self::pool::{Failure, Pool};
+use self::retry::{parse_retry_after, retry_pause};
 use super::chat_id;
-use super::config::{without_credentials, ClientConfig};
+use super::config::ClientConfig;
 use super::error::{Error, ErrorKind, Result};
-use super::retry::{self, parse_retry_after, retry_pause};
 use super::routes::{self, Auth, Method, Operation};
 use super::secret::{Redactor, Secret};
-use super::transport::{Failure, Transport};
 
 /// Largest answer body read; anything larger is a protocol error, not an out-of-memory.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -43,42 +50,12 @@ pub(super) struct Answer {
     pub(super) url: url::Url,
 }
 
-/// A connection pool and the process it belongs to: connections made before a fork are tied
-/// to the parent's runtime, so a child builds its own pool.
-pub(super) struct Pool {
-    generation: u64,
-    http: Transport,
-    /// One permit per request on the wire: a request holds one from sending until its answer is
-    /// read, so no more than `max_connections` connections are in use, whatever the fan-out
-    /// (and the pool keeps at most as many idle).
-    connections: tokio::sync::Semaphore,
-    /// The proxy the environment sends this client's requests through, credentials hidden, for
-    /// error messages (a dead proxy otherwise reads as a dead server).
-    proxy: Option<String>,
-}
-
-impl Pool {
-    pub(super) fn new(config: &ClientConfig, base: &url::Url) -> Result<Pool> {
-        let proxy = system_proxy(&config.base_url);
-        let http = Transport::new(base, &config.user_agent, config.max_connections, proxy.as_ref())
-            .map_err(|e| Error::new(ErrorKind::Configuration, format!("cannot set up the HTTP client: {e}")))?;
-        Ok(Pool {
-            generation: super::fork::generation(),
-            http,
-            connections: tokio::sync::Semaphore::new(config.max_connections),
-            proxy: proxy.as_ref().map(shown_proxy),
-        })
-    }
-}
-
 /// What every call goes through: the server's URL parsed once, the credentials, the pool of
 /// this process, redaction and pacing.
 pub(super) struct Exchange {
     pub(super) config: ClientConfig,
     /// `base_url`, parsed once: a request's URL is a copy with its path (and query) set.
     pub(super) base: url::Url,
-    /// The `X-Api-Key` header, built once.
-    pub(super) api_key_header: Option<http::HeaderValue>,
     /// The path part of `base`, which every request path starts with.
     pub(super) base_path: String,
     pub(super) session_segment: String,
@@ -91,7 +68,7 @@ pub(super) struct Exchange {
 impl Exchange {
     pub(super) fn new(config: ClientConfig) -> Result<Exchange> {
         let url = config.validate()?;
-        let pool = Pool::new(&config, &url)?;
+        let pool = Pool::new(&config)?;
         let limiter = config.rate_limit.map(|rate| {
             // validate() bounds the rate, so the period is a representable Duration.
             let period = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(24 * 3600));
@@ -100,19 +77,9 @@ impl Exchange {
                 .allow_burst(NonZeroU32::MIN);
             RateLimiter::direct(quota)
         });
-        let api_key_header = match (config.backend.spec().auth, &config.api_key) {
-            (Auth::ApiKeyHeader, Some(key)) => {
-                let mut value = http::HeaderValue::from_str(key.expose())
-                    .map_err(|_| Error::invalid_argument("api_key is not a valid header value"))?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            _ => None,
-        };
         Ok(Exchange {
             base_path: url.path().trim_end_matches('/').to_owned(),
             base: url,
-            api_key_header,
             session_segment: chat_id::encode_path_segment(config.session.trim()),
             redactor: Redactor::new([config.access_token.as_ref(), config.api_key.as_ref()]),
             pool: ArcSwapOption::from_pointee(pool),
@@ -131,7 +98,7 @@ impl Exchange {
         if current.generation == generation {
             return Ok(current);
         }
-        let fresh = Arc::new(Pool::new(&self.config, &self.base)?);
+        let fresh = Arc::new(Pool::new(&self.config)?);
         // Only replace the pool we saw: a close() in between must stay closed.
         let previous = self.pool.compare_and_swap(&Some(current), Some(Arc::clone(&fresh)));
         match &*previous {
@@ -229,21 +196,12 @@ impl Exchange {
         url: &url::Url,
         body: Option<&str>,
     ) -> Result<(u16, bytes::Bytes)> {
-        let accept = http::HeaderValue::from_static("application/json");
-        let mut headers = Vec::with_capacity(3);
-        headers.push((http::header::ACCEPT, &accept));
-        if let Some(value) = &self.api_key_header {
-            headers.push((http::HeaderName::from_static("x-api-key"), value));
-        }
-        if body.is_some() {
-            headers.push((http::header::CONTENT_TYPE, &accept));
-        }
         let method = match method {
-            Method::Get => http::Method::GET,
-            Method::Post => http::Method::POST,
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
         };
         let body = body.map(|b| bytes::Bytes::copy_from_slice(b.as_bytes()));
-        let exchange = pool.http.send(method, url, &headers, body, MAX_BODY_BYTES);
+        let exchange = pool.send(method, url, body, MAX_BODY_BYTES);
         let reply = match tokio::time::timeout(self.config.timeout, exchange).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(failure)) => return Err(self.transport(failure, pool.proxy.as_deref())),
@@ -288,27 +246,6 @@ impl Exchange {
         let mut e = e.with_request(answer.method.as_str(), &self.redactor.redact_url(answer.url.as_str()));
         e.attempts = e.attempts.max(1);
         self.redactor.scrub(e)
-    }
-}
-
-/// The proxy the environment (and, on macOS and Windows, the system settings) names for
-/// `base_url`, read as curl and reqwest read it: decided once, since
-/// the client talks to one host.
-fn system_proxy(base_url: &str) -> Option<Intercept> {
-    let uri: http::Uri = base_url.trim().parse().ok()?;
-    hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)
-}
-
-/// A proxy as a message names it: its URL, credentials as `***`.
-fn shown_proxy(intercept: &Intercept) -> String {
-    let proxy = intercept.uri();
-    let shown = without_credentials(proxy.to_string().trim_end_matches('/'));
-    // The matcher moves `user:password@` out of the URI; say that there were some, not what.
-    match (intercept.basic_auth().is_some(), proxy.scheme_str()) {
-        (true, Some(scheme)) if !shown.contains('@') => {
-            shown.replacen(&format!("{scheme}://"), &format!("{scheme}://***@"), 1)
-        }
-        _ => shown,
     }
 }
 
