@@ -1,27 +1,34 @@
 """The contract's "Asyncio semantics" over real HTTP: coroutines that work with every asyncio
-idiom and anyio, send nothing until awaited, raise argument errors at the call, close their
-connection when cancelled, and outlive neither their task nor their loop. Also what the bridge
-promises beyond the contract: no runtime thread waits for the GIL (DEBUG logging with a thread
-holding it), an async call in a late atexit handler, forked children that exit at once.
+idiom and anyio on every kind of loop (asyncio's, uvloop, one without add_reader: see
+test_event_loop.py), send nothing until awaited, warn when never awaited, raise argument errors
+at the call, close their connection when cancelled, and outlive neither their task nor their
+loop. Also what the bridge promises beyond the contract: no runtime thread waits for the GIL
+(DEBUG logging with a thread holding it), an async call in a late atexit handler, forked
+children that exit at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import gc
+import importlib.metadata
 import logging
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import warnings
 
 import anyio
 import pytest
 from presence_helpers import CHAT, CHAT2, build_client
 from raw_servers import RawServer, hold_until_closed
+from test_event_loop import EVERY_LOOP, LOOP_KINDS, LoopKind, uvloop
 
 from wawp_presence import AsyncPresenceClient, InvalidChatIdError, PresenceClient
 
@@ -60,16 +67,23 @@ def every_awaitable(aclient):
     }
 
 
+def never_awaited_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if "never awaited" in str(w.message)]
+
+
 def test_every_awaitable_method_returns_a_coroutine_and_calling_it_sends_nothing(server):
     aclient = aclient_for(server)
-    made = every_awaitable(aclient)
-    for name, coro in made.items():
-        assert asyncio.iscoroutine(coro), name
-        coro.close()
-    del made
-    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        made = every_awaitable(aclient)
+        for name, coro in made.items():
+            assert asyncio.iscoroutine(coro), name
+            coro.close()
+        del made, coro
+        gc.collect()
     time.sleep(0.2)
     assert server.requests == []  # none of them was awaited
+    assert never_awaited_warnings(caught) == []  # closed, not forgotten
 
 
 def test_a_coroutine_never_awaited_sends_nothing_even_in_a_running_loop(server):
@@ -80,14 +94,119 @@ def test_a_coroutine_never_awaited_sends_nothing_even_in_a_running_loop(server):
         pending = [aclient.get(CHAT), aclient.set("offline"), aclient.get_many([CHAT, CHAT2])]
         await asyncio.sleep(0.15)
         assert server.requests == []
-        del pending
-        gc.collect()
+        with pytest.warns(RuntimeWarning, match="was never awaited") as caught:
+            del pending
+            gc.collect()
+        assert len(never_awaited_warnings(caught.list)) == 3  # each forgotten one is noticed
         await asyncio.sleep(0.05)
         assert server.requests == []
         return await aclient.get(CHAT)  # the one awaited is the one sent
 
     assert asyncio.run(main()).is_online
     assert len(server.requests) == 1
+
+
+# What each awaitable's coroutine is called, as Python would call the `async def` it stands for.
+OWN_COROUTINES = {
+    "get": lambda c: c.get(CHAT),
+    "set": lambda c: c.set("online"),
+    "subscribe": lambda c: c.subscribe(CHAT),
+    "get_all": lambda c: c.get_all(),
+    "get_many": lambda c: c.get_many([CHAT, CHAT2]),
+}
+
+
+@pytest.mark.parametrize("where", ["no loop", "in a loop"])
+@pytest.mark.parametrize(
+    "make",
+    [*OWN_COROUTINES, "watch.__anext__", "typing.__aenter__"],
+)
+def test_a_coroutine_never_awaited_warns_when_collected(server, make, where):
+    """As Python's own coroutines do: `RuntimeWarning: coroutine '<qualname>' was never
+    awaited`, so a forgotten `await aclient.set(...)` is noticed."""
+    aclient = aclient_for(server)
+
+    def forget() -> None:
+        if make == "watch.__anext__":
+            coro = aclient.watch([CHAT]).__anext__()
+        elif make == "typing.__aenter__":
+            coro = aclient.typing(CHAT).__aenter__()
+        else:
+            coro = OWN_COROUTINES[make](aclient)
+        name = coro.__qualname__
+        if make in OWN_COROUTINES:
+            assert name == f"AsyncPresenceClient.{make}"
+        with pytest.warns(RuntimeWarning, match=rf"^coroutine '{re.escape(name)}' was never awaited$"):
+            del coro
+            gc.collect()
+
+    if where == "no loop":
+        forget()
+    else:
+
+        async def main() -> None:
+            forget()
+
+        asyncio.run(main())
+    time.sleep(0.1)
+    assert server.requests == []
+
+
+def test_a_coroutine_closed_awaited_or_cancelled_does_not_warn(server):
+    server.set_presence(CHAT, "online")
+    aclient = aclient_for(server)
+
+    async def main() -> None:
+        closed = [make(aclient) for make in OWN_COROUTINES.values()]
+        for coro in closed:
+            coro.close()
+        awaited = aclient.get(CHAT)
+        assert (await awaited).is_online
+        await aclient.set("offline")
+        # Cancelled before its task ever ran it (the task throws into it), and after it started.
+        unstarted = asyncio.create_task(aclient.get(CHAT))
+        unstarted.cancel()
+        started = asyncio.create_task(aclient.get(CHAT))
+        await asyncio.sleep(0)
+        started.cancel()
+        for task in (unstarted, started):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        del closed, coro, awaited, unstarted, started
+        gc.collect()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(main())
+        gc.collect()
+    assert never_awaited_warnings(caught) == []
+
+
+def test_each_coroutine_names_its_own_owner(server):
+    aclient = aclient_for(server)
+    for name, make in OWN_COROUTINES.items():
+        coro = make(aclient)
+        try:
+            assert coro.__qualname__ == f"AsyncPresenceClient.{name}"
+            assert coro.__name__ == name
+        finally:
+            coro.close()
+    watch = aclient.watch([CHAT])
+    block = aclient.typing(CHAT)
+    # Not the client's: the watch's step and the typing block's enter and exit.
+    for owner, coro, method in [
+        (watch, watch.__anext__(), "__anext__"),
+        (block, block.__aenter__(), "__aenter__"),
+        (block, block.__aexit__(None, None, None), "__aexit__"),
+    ]:
+        try:
+            qualname = coro.__qualname__
+            assert qualname.endswith(f".{method}"), qualname
+            assert type(owner).__name__ in qualname, qualname
+            assert not qualname.startswith("AsyncPresenceClient."), qualname
+        finally:
+            coro.close()
+    assert server.requests == []
 
 
 @pytest.mark.parametrize(
@@ -125,51 +244,61 @@ async def _get(aclient):
     return await aclient.get(CHAT)
 
 
-def run_with_asyncio_run(aclient):
-    return asyncio.run(aclient.get(CHAT))
+# Each idiom runs `aclient.get(CHAT)` its way on a new loop of the kind `loops` stands for
+# (LoopKind of test_event_loop.py: `loops.run` is asyncio.run on that kind of loop).
 
 
-def run_with_create_task(aclient):
+def run_with_asyncio_run(aclient, loops):
+    return loops.run(aclient.get(CHAT))
+
+
+def run_with_create_task(aclient, loops):
     async def main():
         return await asyncio.create_task(aclient.get(CHAT))
 
-    return asyncio.run(main())
+    return loops.run(main())
 
 
-def run_with_task_group(aclient):
+def run_with_task_group(aclient, loops):
     async def main():
         async with asyncio.TaskGroup() as group:
             task = group.create_task(aclient.get(CHAT))
         return task.result()
 
-    return asyncio.run(main())
+    return loops.run(main())
 
 
-def run_with_wait_for(aclient):
-    return asyncio.run(asyncio.wait_for(aclient.get(CHAT), 10))
+def run_with_wait_for(aclient, loops):
+    return loops.run(asyncio.wait_for(aclient.get(CHAT), 10))
 
 
-def run_with_gather(aclient):
+def run_with_gather(aclient, loops):
     async def main():
         first, second = await asyncio.gather(aclient.get(CHAT), aclient.get(CHAT))
         assert first == second
         return first
 
-    return asyncio.run(main())
+    return loops.run(main())
 
 
-def run_with_anyio(aclient):
+def run_with_anyio(aclient, loops):
     results = []
+    ran_on = []
 
     async def one():
         results.append(await aclient.get(CHAT))
 
     async def main():
+        ran_on.append(type(asyncio.get_running_loop()))
         async with anyio.create_task_group() as group:
             group.start_soon(one)
             group.start_soon(one)
 
-    anyio.run(main, backend="asyncio")
+    anyio.run(main, backend="asyncio", backend_options=loops.anyio_options())
+    if loops.loop_class is not None and not issubclass(ran_on[0], loops.loop_class):
+        version = importlib.metadata.version("anyio")
+        pytest.skip(f"anyio {version} cannot be asked for a {loops.kind} loop (no loop_factory backend option)")
+    loops.seen.append(ran_on[0])
     assert len(results) == 2
     return results[0]
 
@@ -177,20 +306,29 @@ def run_with_anyio(aclient):
 IDIOMS = [
     run_with_asyncio_run,
     run_with_create_task,
-    run_with_task_group,
+    pytest.param(
+        run_with_task_group,
+        marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is new in Python 3.11"),
+    ),
     run_with_wait_for,
     run_with_gather,
     run_with_anyio,
 ]
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is new in Python 3.11")
-@pytest.mark.parametrize("idiom", IDIOMS, ids=[f.__name__.removeprefix("run_with_") for f in IDIOMS])
-def test_every_asyncio_idiom_works(server, idiom):
+def idiom_id(idiom) -> str:
+    return idiom.__name__.removeprefix("run_with_")
+
+
+@EVERY_LOOP
+@pytest.mark.parametrize("idiom", IDIOMS, ids=idiom_id)
+def test_every_asyncio_idiom_works(server, idiom, loop_kind):
     server.set_presence(CHAT, "online")
     aclient = aclient_for(server)
-    chat = idiom(aclient)
+    loops = LoopKind(loop_kind)
+    chat = idiom(aclient, loops)
     assert chat.id == CHAT and chat.is_online
+    loops.check_used()
 
 
 def test_one_client_serves_several_event_loops_in_turn(server):
@@ -204,6 +342,17 @@ def test_one_client_serves_several_event_loops_in_turn(server):
     finally:
         loop.close()
     assert gets(server) == 4
+
+
+def test_one_client_serves_loops_of_every_kind_in_turn(server):
+    server.set_presence(CHAT, "online")
+    aclient = aclient_for(server)
+    kinds = [kind for kind in LOOP_KINDS if kind != "uvloop" or uvloop is not None]
+    for kind in kinds * 2:
+        loops = LoopKind(kind)
+        assert loops.run(_get(aclient)).is_online, kind
+        loops.check_used()
+    assert gets(server) == 2 * len(kinds)
 
 
 def test_loops_in_two_threads_share_one_client(server):
@@ -242,28 +391,49 @@ def test_a_coroutine_is_awaited_once(server):
 # ============================================================================== cancellation
 
 
-@pytest.mark.parametrize("how", ["cancel", "wait_for", "task_group_error"])
-def test_cancelling_closes_the_connection_and_leaves_the_client_usable(server, how):
+async def until_request_seen(raw: RawServer, task: asyncio.Task | None = None) -> None:
+    """Until `raw` has the request (failing, not hanging, if it never comes or `task` ended)."""
+    deadline = time.monotonic() + 10
+    while not raw.request_seen.is_set():
+        if task is not None and task.done():
+            raise AssertionError(f"the call ended before its request was seen: {task!r}") from task.exception()
+        assert time.monotonic() < deadline, "the request never reached the server"
+        await asyncio.sleep(0.01)
+
+
+@EVERY_LOOP
+@pytest.mark.parametrize(
+    "how",
+    [
+        "cancel",
+        "wait_for",
+        pytest.param(
+            "task_group_error",
+            marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is new in Python 3.11"),
+        ),
+    ],
+)
+def test_cancelling_closes_the_connection_and_leaves_the_client_usable(server, how, loop_kind):
     server.set_presence(CHAT, "online")
+    loops = LoopKind(loop_kind)
 
     async def main():
         with RawServer(hold_until_closed) as raw:
             aclient = AsyncPresenceClient.waha(raw.url, timeout=30, max_retries=0)
             if how == "cancel":
                 task = asyncio.create_task(aclient.get(CHAT))
-                while not raw.request_seen.is_set():
-                    await asyncio.sleep(0.01)
+                await until_request_seen(raw, task)
                 task.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await task
             elif how == "wait_for":
-                with pytest.raises(TimeoutError):
+                # asyncio.TimeoutError: the builtin TimeoutError on 3.11+, not on 3.10
+                with pytest.raises(asyncio.TimeoutError):
                     await asyncio.wait_for(aclient.get(CHAT), 0.3)
             else:
 
                 async def fail_soon():
-                    while not raw.request_seen.is_set():
-                        await asyncio.sleep(0.01)
+                    await until_request_seen(raw)
                     raise LookupError("boom")
 
                 with pytest.raises(ExceptionGroup):
@@ -277,7 +447,8 @@ def test_cancelling_closes_the_connection_and_leaves_the_client_usable(server, h
         good = aclient_for(server)
         assert (await good.get(CHAT)).is_online
 
-    asyncio.run(main())
+    loops.run(main())
+    loops.check_used()
 
 
 # ============================================================================== nothing outlives its task or loop

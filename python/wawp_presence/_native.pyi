@@ -139,7 +139,7 @@ class Call:
     def __qualname__(self) -> str: ...
     def __await__(self) -> Self: ...
     def __next__(self) -> Any: ...
-    def send(self, _value: object) -> Any: ...
+    def send(self, value: object) -> Any: ...
     def throw(
         self, exc: type[BaseException] | BaseException, value: object = None, traceback: TracebackType | None = None
     ) -> Any: ...
@@ -159,10 +159,11 @@ class Done:
 
 @final
 class Port:
-    """One asyncio event loop's wake-up socket for finished calls (internal)."""
+    """Where the work of one asyncio event loop's calls comes back to it (internal)."""
 
-    def start(self) -> None: ...
     def drain(self) -> None: ...
+    def waiting(self) -> bool: ...
+    def pump_ended(self) -> None: ...
 
 __version__: str
 
@@ -174,7 +175,6 @@ __all__ = [
     "ClientBase",
     "Done",
     "FakeServer",
-    "LookupCount",
     "ParticipantPresence",
     "Port",
     "PresenceBlock",
@@ -189,12 +189,6 @@ __all__ = [
     "table_records",
     "verify_signature",
 ]
-
-@final
-class LookupCount:
-    """How many lookups of one ``get_many`` have finished (``get()``)."""
-
-    def get(self) -> int: ...
 
 TABLE_COLUMNS: list[str]
 

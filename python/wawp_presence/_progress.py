@@ -1,7 +1,8 @@
 """Progress of a bulk lookup (``get_many(..., progress=...)``): the user's callable, called at most
 about ten times a second and once at the end, or a bar (``tqdm.auto`` when installed, else one
-line on stderr that rewrites itself). The count comes from the extension, which adds one per
-finished lookup; this module only decides when to tell."""
+line on stderr that rewrites itself). The extension counts the finished lookups and asks the
+reporter now and then (in the calling thread, or on the event loop in the caller's context);
+this module only decides when to tell."""
 
 from __future__ import annotations
 
@@ -10,10 +11,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-    from typing import TypeVar
-
-    _T = TypeVar("_T")
+    from collections.abc import Callable
 
 #: Shortest time between two reports before the last.
 INTERVAL = 0.1
@@ -86,22 +84,3 @@ def reporter(progress: bool | Callable[[int, int], object] | None, total: int) -
     if callable(progress):
         return Reporter(progress, total)
     raise TypeError(f"progress must be True, False, None or a callable(done, total), not {type(progress).__name__}")
-
-
-async def follow(call: Awaitable[_T], count: Callable[[], int], report: Reporter) -> _T:
-    """Awaits ``call`` (the async ``get_many``) while reporting its progress on this event loop;
-    cancelling this cancels the call."""
-    import asyncio
-
-    task: asyncio.Future[_T] = asyncio.ensure_future(call)
-    try:
-        while True:
-            await asyncio.wait((task,), timeout=INTERVAL)
-            if task.done():
-                break
-            report.update(count())
-    finally:
-        if not task.done():
-            task.cancel()
-        report.finish(count())
-    return task.result()

@@ -9,8 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
+use super::aio::Done;
 use super::args::{seconds, valid_chat_ids, ChatIdArg, Text};
-use super::bridge::Done;
 use super::errors::{to_pyerr, IntoPyResult};
 use super::flavor::Flavor;
 use super::hold::{refresh_pace, PresenceBlock};
@@ -81,7 +81,7 @@ impl ClientBase {
         // the async client.
         let chat_id = chat_id.0;
         let client = self.client();
-        self.run(py, "get", async move { client.get(&chat_id, wait).await.map(PyChatPresence) })
+        self.run(py, "AsyncPresenceClient.get", async move { client.get(&chat_id, wait).await.map(PyChatPresence) })
     }
 
     /// Sets your own presence: online/offline globally, typing/recording/paused in one chat.
@@ -97,19 +97,23 @@ impl ClientBase {
         let client = self.client();
         // Checked at the call, so the async client raises before anything is awaited.
         check_set(state, chat_id.is_some()).py_result(py)?;
-        self.run(py, "set", async move { client.set(state, chat_id.as_ref()).await.map(|()| PyNone) })
+        self.run(
+            py,
+            "AsyncPresenceClient.set",
+            async move { client.set(state, chat_id.as_ref()).await.map(|()| PyNone) },
+        )
     }
 
     fn subscribe<'py>(&self, py: Python<'py>, chat_id: ChatIdArg) -> PyResult<Bound<'py, PyAny>> {
         let chat_id = chat_id.0;
         let client = self.client();
-        self.run(py, "subscribe", async move { client.subscribe(&chat_id).await.map(|()| PyNone) })
+        self.run(py, "AsyncPresenceClient.subscribe", async move { client.subscribe(&chat_id).await.map(|()| PyNone) })
     }
 
     /// Every chat the session is subscribed to.
     fn get_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client();
-        self.run(py, "get_all", async move {
+        self.run(py, "AsyncPresenceClient.get_all", async move {
             client.get_all().await.map(|chats| chats.into_iter().map(PyChatPresence).collect::<Vec<_>>())
         })
     }

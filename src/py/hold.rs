@@ -11,15 +11,15 @@ use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use tokio::task::AbortHandle;
 
+use super::aio::Call;
 use super::args::seconds;
-use super::bridge::Call;
 use super::errors::to_pyerr;
 use super::errors::IntoPyResult;
 use super::flavor::Flavor;
-use super::outcome::{outcome_of, Convert, Outcome, PyNone};
+use super::outcome::{outcome_of, Convert, CoreFuture, Outcome, PyNone};
 use super::runtime::{block_on, runtime};
 use crate::core::client::{Client, Held};
-use crate::core::error::Error;
+use crate::core::error::{catch_panic, Error};
 use crate::core::watch::MIN_INTERVAL;
 
 /// What `typing()` and `keep_online()` return: the presence held on enter, let go on exit.
@@ -62,8 +62,8 @@ async fn hold_and_keep(
     client.hold(&held).await?;
     let Some(every) = refresh else { return Ok(()) };
     // Background work: it goes on between calls, driven by the runtime's driver thread.
-    let Ok(io) = runtime() else { return Ok(()) };
-    let task = io.spawn(async move { client.keep_holding(&held, every).await });
+    let io = runtime().map_err(|e| Error::new(crate::core::error::ErrorKind::Closed, e.to_string()))?;
+    let task = io.spawn(async move { client.keep_holding(&held, every).await })?.abort_handle();
     if let Ok(mut slot) = refresher.lock() {
         if let Some(previous) = slot.replace(task) {
             previous.abort();
@@ -99,7 +99,7 @@ impl PresenceBlock {
             let convert: Convert = match (client.release(&held).await, body_exc) {
                 (Ok(()), _) => Box::new(|py| false.into_py_any(py)),
                 (Err(e), Some(body_exc)) => Box::new(move |py| {
-                    note_failed_release(py, body_exc.bind(py), &held, e)?;
+                    note_failed_release(body_exc.bind(py), &held, e)?;
                     false.into_py_any(py)
                 }),
                 (Err(e), None) => return Err(e),
@@ -127,7 +127,7 @@ impl PresenceBlock {
 
 /// When the body raised and letting go failed too, the body's exception goes on and carries a
 /// note about the failure, so neither is lost.
-fn note_failed_release(py: Python<'_>, body_exc: &Bound<'_, PyAny>, held: &Held, err: Error) -> PyResult<()> {
+fn note_failed_release(body_exc: &Bound<'_, PyAny>, held: &Held, err: Error) -> PyResult<()> {
     let what = match held {
         Held::Typing(chat) => format!("stop typing in {chat}"),
         Held::Online => "set the session offline".to_owned(),
@@ -135,8 +135,11 @@ fn note_failed_release(py: Python<'_>, body_exc: &Bound<'_, PyAny>, held: &Held,
     let note = format!("wawp_presence: could not {what}: {err}");
     if body_exc.hasattr("add_note")? {
         body_exc.call_method1("add_note", (note,))?;
+    } else if let Ok(notes) = body_exc.getattr("__notes__") {
+        // Python 3.10 has no add_note: the note goes where 3.11 keeps it (PEP 678).
+        notes.call_method1("append", (note,))?;
     } else {
-        py.import("warnings")?.call_method1("warn", (note, py.get_type::<pyo3::exceptions::PyRuntimeWarning>()))?;
+        body_exc.setattr("__notes__", vec![note])?;
     }
     Ok(())
 }
@@ -155,7 +158,7 @@ impl PresenceBlock {
     fn __enter__(slf: &Bound<'_, Self>) -> PyResult<()> {
         let me = slf.get();
         me.check_flavor(Flavor::Blocking)?;
-        block_on(slf.py(), me.start())?.py_result(slf.py())
+        block_on(slf.py(), catch_panic(me.start()))?.py_result(slf.py())
     }
 
     #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
@@ -168,7 +171,7 @@ impl PresenceBlock {
         let py = slf.py();
         let me = slf.get();
         me.check_flavor(Flavor::Blocking)?;
-        let leaving = me.leave(exc_value);
+        let leaving = catch_panic(me.leave(exc_value));
         block_on(py, leaving)?.map_err(|e| to_pyerr(py, e)).and_then(|convert| convert(py))
     }
 
@@ -176,7 +179,8 @@ impl PresenceBlock {
         let me = slf.get();
         me.check_flavor(Flavor::Asyncio)?;
         let start = me.start();
-        Ok(Call::new("PresenceBlock.__aenter__", outcome_of(async move { start.await.map(|()| PyNone) })))
+        let entering = outcome_of(async move { start.await.map(|()| PyNone) });
+        Ok(Call::with_locals("PresenceBlock.__aenter__", Box::new(move |_, _| entering)))
     }
 
     #[pyo3(signature = (_exc_type=None, exc_value=None, _traceback=None))]
@@ -188,7 +192,8 @@ impl PresenceBlock {
     ) -> PyResult<Call> {
         let me = slf.get();
         me.check_flavor(Flavor::Asyncio)?;
-        Ok(Call::new("PresenceBlock.__aexit__", me.leave(exc_value)))
+        let leaving: CoreFuture = Box::pin(catch_panic(me.leave(exc_value)));
+        Ok(Call::with_locals("PresenceBlock.__aexit__", Box::new(move |_, _| leaving)))
     }
 
     fn __repr__(&self) -> String {

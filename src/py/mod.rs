@@ -1,7 +1,7 @@
 //! pyo3 bindings: translation between Python and the core, nothing more.
 
+pub mod aio;
 pub mod args;
-pub mod bridge;
 pub mod client;
 pub mod errors;
 #[cfg(feature = "fake")]
@@ -15,7 +15,6 @@ pub mod many;
 pub mod models;
 pub mod options;
 pub mod outcome;
-pub mod port;
 pub mod runtime;
 pub mod table;
 pub mod watch;
@@ -33,8 +32,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     watch::register(m)?;
     webhook::register(m)?;
     table::register(m)?;
-    many::register(m)?;
-    bridge::register(m)?;
+    aio::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

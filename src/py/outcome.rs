@@ -3,12 +3,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
-use crate::core::error::Error;
+use crate::core::error::{catch_panic, Error};
 
 /// Makes the Python value of a result; runs on the loop thread, with the GIL.
 pub type Convert = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
@@ -16,28 +15,16 @@ pub type Convert = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 pub type Outcome = Result<Convert, Error>;
 pub type CoreFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
-/// Wraps a core future whose value converts to Python.
-pub async fn outcome_of<F, T>(fut: F) -> Outcome
+/// A core future whose value converts to Python, as an outcome; a panic inside it becomes its
+/// error (`Internal`), so its caller always gets an answer.
+pub fn outcome_of<F, T>(fut: F) -> CoreFuture
 where
     F: Future<Output = Result<T, Error>> + Send + 'static,
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
-    fut.await.map(|value| Box::new(move |py: Python<'_>| value.into_py_any(py)) as Convert)
-}
-
-/// A call by its key, so that what comes back can find its future.
-pub struct Keyed {
-    pub key: u64,
-    pub fut: CoreFuture,
-}
-
-impl Future for Keyed {
-    type Output = (u64, Outcome);
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let key = self.key;
-        self.fut.as_mut().poll(cx).map(|outcome| (key, outcome))
-    }
+    Box::pin(async move {
+        catch_panic(fut).await.map(|value| Box::new(move |py: Python<'_>| value.into_py_any(py)) as Convert)
+    })
 }
 
 /// `None` in Python: what operations that answer nothing give back (Rust's `()` would become an

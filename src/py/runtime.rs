@@ -8,30 +8,36 @@
 //! blocking calls drive again. tokio lets several threads call `block_on` on one current-thread
 //! runtime: one owns the I/O driver and wakes the others.
 //!
-//! No runtime thread ever takes the GIL: results reach asyncio through a socket the event loop
-//! watches (`bridge`), log records through a queue that Python threads empty (`logging`). A
-//! Python thread holding the GIL for seconds cannot stall a request, and nothing needs stopping
-//! at interpreter exit.
+//! No runtime thread ever takes the GIL: results reach asyncio through the loop's port
+//! (`aio::port`), log records through a queue that Python threads empty (`logging`). A Python
+//! thread holding the GIL for seconds cannot stall a request, and nothing needs stopping at
+//! interpreter exit.
 //!
 //! After `os.fork()` the child has none of the parent's threads: the first use in the child
 //! builds a fresh runtime (the parent's is leaked, as it cannot be shut down from there).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Condvar, Mutex, Once, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::Notify;
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
+
+use crate::core::error::{Error, ErrorKind};
 
 /// How long a blocking call waits before it looks for a pending signal (Ctrl-C).
 const SIGNAL_CHECK_SLICE: Duration = Duration::from_millis(50);
 /// Scheduler rounds run after the last background task ends or a blocking call is abandoned:
 /// enough for connection tasks woken by a cancellation to close their sockets.
 const SETTLE_ROUNDS: usize = 4;
+/// How long the driver thread keeps driving after the last background task ended, so that a
+/// loop of awaited calls does not hand the runtime back and forth between threads at every call
+/// (a blocking call made meanwhile still runs: it is woken by the driver instead of driving).
+const LINGER: Duration = Duration::from_millis(20);
 
 /// A value built once per process: after a fork, the child builds its own.
 pub struct PerProcess<T: 'static> {
@@ -74,9 +80,10 @@ pub struct IoRuntime {
     background: Mutex<usize>,
     /// Wakes the driver thread when background work appears.
     work: Condvar,
-    /// Tells the driving `block_on` that the background count reached zero.
-    idle: Notify,
-    driver: Once,
+    /// Tells the driving `block_on` that the background count changed.
+    changed: Notify,
+    /// Whether the driver thread was started.
+    driver: Mutex<bool>,
 }
 
 static IO: PerProcess<IoRuntime> = PerProcess::new();
@@ -92,68 +99,91 @@ pub fn runtime() -> PyResult<&'static IoRuntime> {
             runtime,
             background: Mutex::new(0),
             work: Condvar::new(),
-            idle: Notify::new(),
-            driver: Once::new(),
+            changed: Notify::new(),
+            driver: Mutex::new(false),
         })
     })
 }
 
 impl IoRuntime {
-    pub fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-
     fn count(&self) -> std::sync::MutexGuard<'_, usize> {
         self.background.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Starts `fut` as background work: it runs whether or not a blocking call is waiting, and
-    /// aborting the returned handle drops it (closing any connection it had open).
-    pub fn spawn<F>(&'static self, fut: F) -> AbortHandle
+    /// aborting the returned handle drops it (closing any connection it had open). Fails only
+    /// when the thread that drives background work cannot be started.
+    pub fn spawn<F>(&'static self, fut: F) -> Result<JoinHandle<()>, Error>
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let alive = Background::begin(self);
+        let alive = Background::begin(self)?;
         // Unconstrained: a task that used up tokio's cooperative budget is woken again through
         // the scheduler's per-`block_on` list of deferred tasks, which is dropped when that
         // `block_on` returns; here several threads take turns driving, and a wake-up lost that
         // way would stall the task until its next timer. These tasks wait on I/O and timers, so
         // they yield by themselves.
-        self.runtime
-            .spawn(tokio::task::unconstrained(async move {
+        Ok(self.runtime.spawn(tokio::task::unconstrained(async move {
+            let _alive = alive;
+            fut.await;
+        })))
+    }
+
+    /// `spawn` for a blocking call's own future: without a driver thread it still runs, driven
+    /// by the blocking call's slices on its own thread.
+    pub fn spawn_or_drive_here<F>(&'static self, fut: F) -> JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        match Background::begin(self) {
+            Ok(alive) => self.runtime.spawn(tokio::task::unconstrained(async move {
                 let _alive = alive;
                 fut.await;
-            }))
-            .abort_handle()
+            })),
+            Err(_) => self.runtime.spawn(tokio::task::unconstrained(fut)),
+        }
     }
 
-    fn start_driver(&'static self) {
-        let started = std::thread::Builder::new().name("wawp-presence-io".into()).spawn(move || loop {
-            {
-                let mut count = self.count();
-                while *count == 0 {
-                    count = self.work.wait(count).unwrap_or_else(PoisonError::into_inner);
+    /// Starts the driver thread once; an error says why it could not be started (and the next
+    /// background task tries again).
+    pub fn ensure_driver(&'static self) -> Result<(), Error> {
+        let mut started = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
+        if *started {
+            return Ok(());
+        }
+        std::thread::Builder::new()
+            .name("wawp-presence-io".into())
+            .spawn(move || loop {
+                {
+                    let mut count = self.count();
+                    while *count == 0 {
+                        count = self.work.wait(count).unwrap_or_else(PoisonError::into_inner);
+                    }
                 }
-            }
-            self.runtime.block_on(async {
-                self.until_idle().await;
-                settle().await;
-            });
-        });
-        // Without a driver thread, background work still runs whenever a blocking call drives;
-        // there is nothing better to do with the error.
-        drop(started);
+                self.runtime.block_on(async {
+                    self.until_idle().await;
+                    settle().await;
+                });
+            })
+            .map_err(|e| Error::new(ErrorKind::Closed, format!("cannot start the I/O thread: {e}")))?;
+        *started = true;
+        Ok(())
     }
 
+    /// Returns once no background task has lived for `LINGER`.
     async fn until_idle(&self) {
         loop {
-            let notified = self.idle.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             if *self.count() == 0 {
-                return;
+                // Idle: go on driving a little longer, in case the next call follows at once.
+                if tokio::time::timeout(LINGER, changed).await.is_err() && *self.count() == 0 {
+                    return;
+                }
+                continue;
             }
-            notified.await;
+            changed.await;
         }
     }
 }
@@ -162,11 +192,12 @@ impl IoRuntime {
 struct Background(&'static IoRuntime);
 
 impl Background {
-    fn begin(rt: &'static IoRuntime) -> Background {
-        rt.driver.call_once(|| rt.start_driver());
+    fn begin(rt: &'static IoRuntime) -> Result<Background, Error> {
+        rt.ensure_driver()?;
         *rt.count() += 1;
         rt.work.notify_one();
-        Background(rt)
+        rt.changed.notify_waiters();
+        Ok(Background(rt))
     }
 }
 
@@ -175,7 +206,7 @@ impl Drop for Background {
         let mut count = self.0.count();
         *count = count.saturating_sub(1);
         if *count == 0 {
-            self.0.idle.notify_waiters();
+            self.0.changed.notify_waiters();
         }
     }
 }
@@ -226,7 +257,7 @@ where
         // Still running: hand it over before taking the GIL back, which may take seconds.
         first.map_err(|_| {
             let (tx, rx) = tokio::sync::oneshot::channel();
-            let task = rt.spawn(async move {
+            let task = rt.spawn_or_drive_here(async move {
                 let _ = tx.send(fut.await);
             });
             (task, rx)
@@ -243,7 +274,9 @@ where
             match py.detach(|| rt.runtime.block_on(async { tokio::time::timeout(SIGNAL_CHECK_SLICE, &mut rx).await })) {
                 Ok(Ok(value)) => break Ok(value),
                 Ok(Err(_)) => {
-                    break Err(PyRuntimeError::new_err("the call ended without an answer (its task stopped)"))
+                    let stopped =
+                        Error::new(ErrorKind::Internal, "the call ended without an answer (its task stopped)");
+                    break Err(super::errors::to_pyerr(py, stopped));
                 }
                 Err(_) => {}
             }

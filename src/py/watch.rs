@@ -8,13 +8,14 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
+use super::aio::Call;
 use super::args::Text;
-use super::bridge::Call;
 use super::errors::IntoPyResult;
 use super::flavor::Flavor;
 use super::models::{extract_last_seen, extract_state, state_object};
 use super::outcome::outcome_of;
 use super::runtime::block_on;
+use crate::core::error::catch_panic;
 use crate::core::watch::{PresenceChange, Watcher};
 
 #[pyclass(module = "wawp_presence", name = "PresenceChange", frozen, eq, hash)]
@@ -154,7 +155,7 @@ impl Watch {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<PyPresenceChange> {
-        block_on(py, self.next_change())?.py_result(py)
+        block_on(py, catch_panic(self.next_change()))?.py_result(py)
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
@@ -167,7 +168,8 @@ impl Watch {
     /// A coroutine that waits for the next change; dropping or cancelling it stops the polling
     /// it started (the watcher itself can be asked again).
     fn __anext__(&self) -> Call {
-        Call::new("watch.__anext__", outcome_of(self.next_change()))
+        let next = outcome_of(self.next_change());
+        Call::with_locals("Watch.__anext__", Box::new(move |_, _| next))
     }
 }
 
