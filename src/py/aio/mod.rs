@@ -23,3 +23,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<port::Port>()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -186,7 +186,7 @@ impl Port {
     }
 
     /// A new port for `event_loop`: a socket pair, the reading end watched by the loop.
-    fn attach<'py>(event_loop: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Port>> {
+    pub(super) fn attach<'py>(event_loop: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Port>> {
         let py = event_loop.py();
         let pair = SOCKETPAIR.import(py, "socket", "socketpair")?.call0()?;
         let (reader, writer): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair.extract()?;
@@ -249,6 +249,12 @@ impl Port {
         lock(&shared.waiting).insert(key, Waiter { future: weak.unbind(), task: task.abort_handle() });
         me.ensure_pump(port, event_loop)?;
         Ok((future, key))
+    }
+
+    /// The end of the socket pair the loop watches.
+    #[cfg(test)]
+    pub(super) fn reader(&self) -> &Py<PyAny> {
+        &self.reader
     }
 
     /// The port to hand loop jobs to; see `run_on_loop`.
