@@ -151,7 +151,12 @@ mod tests {
             first.iter().map(|c| (c.chat_id.as_str(), c.previous, c.current)).collect::<Vec<_>>(),
             [(a.as_str(), None, PresenceState::Online), (b.as_str(), None, PresenceState::Offline),]
         );
-        assert_eq!(server.subscriptions(), [a.clone(), b.clone()]);
+        // Both subscribed (concurrently, so in either order).
+        let mut subscribed = server.subscriptions();
+        subscribed.sort();
+        let mut expected = vec![a.clone(), b.clone()];
+        expected.sort();
+        assert_eq!(subscribed, expected);
         server.set_presence(&a, "unavailable", Some(1_700_000_100.into()), None, 0);
         let change = tokio::time::timeout(Duration::from_secs(5), w.next()).await.unwrap().unwrap();
         assert_eq!(
