@@ -6,6 +6,11 @@ Asked directly over HTTP with urllib, so these tests do not depend on the client
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -27,6 +32,12 @@ def test_plugin_fixtures_give_a_running_fake(request, fixture_name, backend):
     server.set_presence(CHAT, "online")
     with build_client(PresenceClient, server, max_retries=0) as client:
         assert client.get(CHAT).presences[0].last_known_presence is PresenceState.ONLINE
+
+
+@pytest.mark.parametrize("waha_server", [{"edition": "core", "session_wait": 0.2}], indirect=True)
+def test_the_plugin_fixtures_take_options(waha_server):
+    assert (waha_server.edition, waha_server.session_wait) == ("core", 0.2)
+    assert raw_call(waha_server, "POST", route(waha_server, "subscribe", CHAT))[0] == 422
 
 
 # ============================================================================== construction
@@ -260,3 +271,154 @@ def test_reset(server):
     assert server.subscriptions == []
     assert server.chat_states == {}
     assert raw_call(server, "GET", route(server, "get_all"))[0] == 200  # the faults are gone too
+
+
+# ============================================================================== WAHA editions and session states
+# The exact answers are checked row by row in test_waha_real_answers.py; here, the options.
+
+
+def test_edition_and_session_options_default_to_a_fast_waha_plus(make_server):
+    server = make_server("waha")
+    assert server.edition == "plus"
+    assert server.session_wait == pytest.approx(0.05)
+    assert server.session_status == "WORKING"
+    assert "edition='plus'" in repr(server) or 'edition="plus"' in repr(server)
+    core = make_server("waha", edition="core", session_wait=5.0)
+    assert (core.edition, core.session_wait) == ("core", 5.0)
+    assert make_server("wawp").edition == "plus"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"edition": "enterprise"},
+        {"session_wait": -1.0},
+        {"session_wait": float("nan")},
+        {"session_wait": float("inf")},
+    ],
+)
+def test_bad_edition_or_session_wait_is_a_value_error(options):
+    with pytest.raises(ValueError):
+        FakeServer("waha", **options)
+
+
+def test_core_is_a_waha_edition_only():
+    with pytest.raises(ValueError, match="waha"):
+        FakeServer("wawp", edition="core")
+
+
+def test_session_statuses_are_waha_words(make_server):
+    server = make_server("waha")
+    for status in ("STOPPED", "STARTING", "SCAN_QR_CODE", "FAILED", "WORKING"):
+        server.set_session_status(status)
+        assert server.session_status == status
+    server.set_session_status("scan_qr_code")
+    assert server.session_status == "SCAN_QR_CODE"
+    with pytest.raises(ValueError, match="STOPPED"):
+        server.set_session_status("WORKNG")
+    assert server.session_status == "SCAN_QR_CODE", "a refused word changes nothing"
+
+
+@BOTH_BACKENDS
+def test_reset_sets_the_session_working_again(make_server, backend):
+    server = make_server(backend)
+    server.set_session_status("FAILED")
+    assert raw_call(server, "GET", route(server, "get_all"))[0] == 422
+    server.reset()
+    assert server.session_status == "WORKING"
+    assert raw_call(server, "GET", route(server, "get_all"))[0] == 200
+
+
+def test_a_stopped_waha_session_is_404_and_wawp_422(make_server):
+    waha = make_server("waha")
+    waha.set_session_status("STOPPED")
+    status, headers, body = raw_call(waha, "GET", route(waha, "get", CHAT))
+    assert status == 404
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    assert "Please start it first" in json.loads(body)["message"]
+    wawp = make_server("wawp")
+    wawp.set_session_status("STOPPED")
+    status, _, body = raw_call(wawp, "GET", route(wawp, "get", CHAT))
+    assert status == 422 and json.loads(body)["status"] == "STOPPED"
+
+
+def test_a_session_not_working_waits_session_wait_then_answers(make_server):
+    server = make_server("waha", session_wait=0.4)
+    server.set_session_status("STARTING")
+    started = time.monotonic()
+    status, _, body = raw_call(server, "GET", route(server, "get", CHAT))
+    assert time.monotonic() - started >= 0.4
+    assert status == 422 and json.loads(body)["status"] == "STARTING"
+
+
+def test_a_request_waiting_for_the_session_is_served_once_it_works(make_server):
+    server = make_server("waha", session_wait=30.0)
+    server.set_presence(CHAT, "online")
+    server.set_session_status("SCAN_QR_CODE")
+    answers = []
+    waiting = threading.Thread(target=lambda: answers.append(raw_call(server, "GET", route(server, "get", CHAT))))
+    started = time.monotonic()
+    waiting.start()
+    time.sleep(0.3)
+    assert answers == [], "still waiting for WORKING"
+    server.set_session_status("WORKING")
+    waiting.join(timeout=10)
+    assert answers and answers[0][0] == 200
+    assert json.loads(answers[0][2])["presences"][0]["lastKnownPresence"] == "online"
+    assert time.monotonic() - started < 10
+
+
+def test_core_refuses_other_sessions_and_subscribe(make_server):
+    server = make_server("waha", edition="core")
+    other = route(server, "get_all").replace("/default/", "/other/")
+    status, _, body = raw_call(server, "GET", other)
+    assert status == 422 and "only 'default' session" in json.loads(body)["message"]
+    status, _, body = raw_call(server, "POST", route(server, "subscribe", CHAT))
+    assert status == 422 and json.loads(body)["message"] == "The method is not implemented by the engine."
+    assert server.subscriptions == []
+    assert raw_call(server, "GET", route(server, "get", CHAT))[0] == 200
+
+
+def test_plus_answers_404_for_a_session_it_does_not_run(make_server):
+    server = make_server("waha")
+    other = route(server, "get_all").replace("/default/", "/other/")
+    status, _, body = raw_call(server, "GET", other)
+    assert status == 404
+    assert json.loads(body)["message"].startswith("We didn't find a session with name 'other'.\nPlease start it")
+
+
+def test_the_session_route_reports_the_status(make_server):
+    server = make_server("waha")
+    server.set_session_status("SCAN_QR_CODE")
+    status, _, body = raw_call(server, "GET", "/api/sessions/default")
+    assert status == 200
+    assert json.loads(body)["name"] == "default" and json.loads(body)["status"] == "SCAN_QR_CODE"
+    assert raw_call(server, "GET", "/api/sessions/other")[0] == 404
+
+
+def test_the_standalone_fake_takes_edition_and_session_wait():
+    args = [sys.executable, "-m", "wawp_presence.testing", "--backend", "waha", "--port", "0"]
+    proc = subprocess.Popen([*args, "--edition", "core", "--session-wait", "0.2"], stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", first)
+        assert match, first
+        assert "edition=core" in proc.stdout.readline()
+        url = match.group(1)
+        request = urllib.request.Request(f"{url}/api/default/presence/{CHAT}/subscribe", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 422
+        assert json.loads(refused.value.read())["message"] == "The method is not implemented by the engine."
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+    for wrong in (["--edition", "core"], ["--session-wait", "-1"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "wawp_presence.testing", "--backend", "wawp", "--port", "0", *wrong],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr

@@ -1,5 +1,5 @@
 //! Connections and the per-request steps that come before routing: record, latency, fault,
-//! auth.
+//! auth, and (WAHA) the JSON body parser.
 //! Connections are served with hyper directly (not `axum::serve`) so that a fault can close
 //! one without answering and shutdown can end one that hangs.
 
@@ -19,8 +19,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use super::routes::{decode_query, error_json, json_answer, unauthorized};
-use super::{Backend, Fault, RecordedRequest, Shared};
+use super::routes::{decode_query, error_json};
+use super::{waha, Backend, Fault, RecordedRequest, Shared};
 
 /// Larger bodies get 413; presence bodies are a few dozen bytes.
 const MAX_BODY: usize = 1 << 20;
@@ -133,10 +133,15 @@ impl App {
             Some(Fault::Hang) => std::future::pending::<()>().await,
         }
         let Ok(body) = body else {
-            return Ok(error_json(StatusCode::PAYLOAD_TOO_LARGE));
+            return Ok(self.shared.error(StatusCode::PAYLOAD_TOO_LARGE));
         };
         if let Some(refusal) = self.auth_refusal(&parts) {
             return Ok(refusal);
+        }
+        // A WAHA parses every body before routing: one that is not JSON is D, whatever the route,
+        // the session or its state.
+        if self.shared.config.backend == Backend::Waha && !waha::passes_json_parser(&body) {
+            return Ok(self.shared.answer(waha::body_not_json()));
         }
         let answer = self.router.oneshot(Request::from_parts(parts, Body::from(body))).await;
         Ok(answer.unwrap_or_else(|never| match never {}))
@@ -149,21 +154,19 @@ impl App {
             Backend::Waha => {
                 let key = config.api_key.as_ref()?;
                 let given = parts.headers.get("x-api-key").map(HeaderValue::as_bytes);
-                (given != Some(key.as_bytes())).then(unauthorized)
+                (given != Some(key.as_bytes())).then(|| self.shared.error(StatusCode::UNAUTHORIZED))
             }
             Backend::Wawp => {
                 let query = decode_query(parts.uri.query());
                 let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
                 if param("access_token") != Some(config.access_token.as_str()) {
-                    Some(unauthorized())
+                    Some(self.shared.error(StatusCode::UNAUTHORIZED))
                 } else if param("instance_id") != Some(config.instance_id.as_str()) {
-                    Some(json_answer(
-                        StatusCode::NOT_FOUND,
-                        serde_json::json!({
-                            "code": "invalid_session",
-                            "message": "No instance with this instance_id belongs to this access token",
-                        }),
-                    ))
+                    let body = waha::object(&[
+                        ("code", "invalid_session".into()),
+                        ("message", "No instance with this instance_id belongs to this access token".into()),
+                    ]);
+                    Some(self.shared.answer((StatusCode::NOT_FOUND, body)))
                 } else {
                     None
                 }

@@ -2,6 +2,7 @@
 //! routes only. It shares no code with the client on purpose, so that each can catch the
 //! other's misreading of the wire.
 
+mod chats;
 mod http;
 mod routes;
 mod script;
@@ -10,6 +11,9 @@ mod tests;
 #[cfg(test)]
 mod timing_tests;
 mod traffic;
+mod waha;
+#[cfg(test)]
+mod waha_tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -21,12 +25,14 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use chats::{put, Chat, PresenceEntry};
 use script::Script;
 
 /// Which server the fake imitates: the client's own list of backends.
 pub use crate::core::routes::Backend;
 pub use script::{ScriptError, ScriptStep};
 pub use traffic::Traffic;
+pub use waha::{Edition, SESSION_STATUSES};
 
 #[derive(Clone, Debug)]
 pub struct FakeConfig {
@@ -41,8 +47,16 @@ pub struct FakeConfig {
     pub api_key: Option<String>,
     /// The one WAHA session that exists.
     pub session: String,
-    /// "WEBJS" answers 422 to get-all, as that engine does.
+    /// WAHA only: `Core` serves `session` alone (any other name is refused, shape B of
+    /// `waha-real-answers.md`) and answers every subscribe with shape F, as the recorded WAHA
+    /// Core with its NOWEB engine does; `Plus` (the default) subscribes, and any other session
+    /// name is simply not running (shape A).
+    pub edition: Edition,
+    /// "WEBJS" answers 422 to get-all, as that engine does. Named in shape G's message.
     pub engine: String,
+    /// How long a request waits for a session that is started but not WORKING to become
+    /// WORKING before it is refused (shape C); a real WAHA waits about 5 s.
+    pub session_wait: Duration,
     /// How many of the most recent requests the log keeps; older ones are forgotten, so a
     /// long-running fake (standalone, or under a benchmark) keeps a bounded memory.
     pub request_log: usize,
@@ -52,6 +66,10 @@ pub struct FakeConfig {
 
 /// The default length of the request log.
 pub const DEFAULT_REQUEST_LOG: usize = 10_000;
+
+/// The default `FakeConfig::session_wait`: short, so that tests of a session that is not ready
+/// stay fast.
+pub const DEFAULT_SESSION_WAIT: Duration = Duration::from_millis(50);
 
 impl Default for FakeConfig {
     /// Random Wawp credentials, so that a client that ignores them cannot pass by luck.
@@ -65,7 +83,9 @@ impl Default for FakeConfig {
             access_token: Alphanumeric.sample_string(&mut rng, 32),
             api_key: None,
             session: "default".to_owned(),
+            edition: Edition::Plus,
             engine: "NOWEB".to_owned(),
+            session_wait: DEFAULT_SESSION_WAIT,
             request_log: DEFAULT_REQUEST_LOG,
             latency: Duration::ZERO,
         }
@@ -100,56 +120,6 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
 }
 
-#[derive(Clone)]
-struct PresenceEntry {
-    participant: String,
-    /// Stored raw so that tests can feed engine words such as "composing".
-    presence: String,
-    last_seen: Option<serde_json::Number>,
-}
-
-#[derive(Default)]
-struct Chat {
-    presences: Vec<PresenceEntry>,
-    /// Reads still to answer with no presences, as engines do right after subscribing.
-    empty_reads: u32,
-    /// Changes the chat's own entry (participant = the chat) over time, until the next set.
-    script: Option<Script>,
-}
-
-impl Chat {
-    /// What a read at `now` answers (empty reads aside): the stored presences, with the chat's
-    /// own entry as the script's step in force says.
-    fn presences_at(&self, chat: &str, now: Instant) -> Vec<PresenceEntry> {
-        let mut presences = self.presences.clone();
-        if let Some(step) = self.script.as_ref().and_then(|script| script.current(now)) {
-            let own = PresenceEntry {
-                participant: chat.to_owned(),
-                presence: step.presence.clone(),
-                last_seen: step.last_seen.clone(),
-            };
-            put(&mut presences, own);
-        }
-        presences
-    }
-
-    /// Stops the script, keeping what it shows at `now` as the stored presences.
-    fn end_script(&mut self, chat: &str, now: Instant) {
-        if self.script.is_some() {
-            self.presences = self.presences_at(chat, now);
-            self.script = None;
-        }
-    }
-}
-
-/// Replaces the entry of `entry`'s participant, or adds it at the end.
-fn put(presences: &mut Vec<PresenceEntry>, entry: PresenceEntry) {
-    match presences.iter_mut().find(|p| p.participant == entry.participant) {
-        Some(existing) => *existing = entry,
-        None => presences.push(entry),
-    }
-}
-
 struct State {
     chats: HashMap<String, Chat>,
     subscriptions: Vec<String>,
@@ -159,7 +129,6 @@ struct State {
     traffic: Traffic,
     own_presence: Option<String>,
     chat_states: BTreeMap<String, String>,
-    session_status: String,
     latency: Duration,
 }
 
@@ -174,7 +143,6 @@ impl Default for State {
             traffic: Traffic::default(),
             own_presence: None,
             chat_states: BTreeMap::new(),
-            session_status: "WORKING".to_owned(),
             latency: Duration::ZERO,
         }
     }
@@ -227,6 +195,9 @@ impl State {
 struct Shared {
     config: FakeConfig,
     state: Mutex<State>,
+    /// The WhatsApp session's status: a channel, so that a request waiting for WORKING wakes
+    /// as soon as it is set.
+    session_status: watch::Sender<String>,
 }
 
 impl Shared {
@@ -266,7 +237,8 @@ impl FakeServer {
             tokio::net::TcpListener::from_std(listener)?
         };
         let state = State { latency: cfg.latency, ..State::default() };
-        let shared = Arc::new(Shared { config: cfg, state: Mutex::new(state) });
+        let session_status = watch::Sender::new(waha::WORKING.to_owned());
+        let shared = Arc::new(Shared { config: cfg, state: Mutex::new(state), session_status });
         let (stop, stopped) = watch::channel(false);
         handle.spawn(http::serve(listener, Arc::clone(&shared), stopped));
         Ok(FakeServer { shared, addr, stop })
@@ -369,17 +341,27 @@ impl FakeServer {
         self.shared.lock().subscriptions.clone()
     }
 
-    /// Anything but "WORKING" makes every presence route answer 422.
+    /// The WhatsApp session's status, "WORKING" until set. WAHA: "STOPPED" makes every presence
+    /// route answer 404 (shape A of `waha-real-answers.md`); any other word but "WORKING" makes
+    /// it wait up to `session_wait` for WORKING, then answer 422 with that word (shape C). Wawp:
+    /// any word but "WORKING" gives that 422. A request already waiting goes on as soon as the
+    /// status is set back to "WORKING".
     pub fn set_session_status(&self, status: &str) {
-        self.shared.lock().session_status = status.to_owned();
+        self.shared.session_status.send_replace(status.to_owned());
+    }
+
+    pub fn session_status(&self) -> String {
+        self.shared.session_status.borrow().clone()
     }
 
     /// Back to a fresh server with the same config and port: scripts gone, the latency back to
-    /// the config's (connections already open stay open and counted).
+    /// the config's, the session WORKING (connections already open stay open and counted).
     pub fn reset(&self) {
         let mut state = self.shared.lock();
         let traffic = state.traffic.since_now();
         *state = State { traffic, latency: self.shared.config.latency, ..State::default() };
+        drop(state);
+        self.set_session_status(waha::WORKING);
     }
 
     /// Stops accepting and ends every open connection, hanging ones too. Idempotent.

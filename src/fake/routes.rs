@@ -1,5 +1,8 @@
 //! The presence routes of both servers. Only paths, success codes and error shapes differ by
-//! backend; the behaviour is one set of handlers.
+//! backend; the behaviour is one set of handlers. In WAHA mode every refusal is one of the
+//! recorded answers of `waha-real-answers.md` (see `waha.rs`), checked in the real server's
+//! order: the JSON body (before routing, in `http.rs`), the session, the route's rules, the
+//! engine.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,15 +17,18 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use super::waha::{self, Edition, SetPresence};
 use super::{Backend, Shared};
 
 type PathParams = Result<Path<HashMap<String, String>>, PathRejection>;
 
+/// Wawp's word list in its 400s.
 const PRESENCES: &str = "online, offline, typing, recording, paused";
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     let routes = match shared.config.backend {
         Backend::Waha => Router::new()
+            .route("/api/sessions/{session}", get(session_info))
             .route("/api/{session}/presence", get(get_all).post(set))
             .route("/api/{session}/presence/{chat_id}", get(get_one))
             .route("/api/{session}/presence/{chat_id}/subscribe", post(subscribe)),
@@ -36,90 +42,133 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
     routes.fallback(not_found).method_not_allowed_fallback(not_found).with_state(shared)
 }
 
+/// A JSON answer for a scripted fault, typed plain `application/json` whatever the backend.
 pub(super) fn json_answer(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// NestJS's default error body, which both servers use for most statuses.
+/// NestJS's default error body for a scripted fault: message, statusCode.
 pub(super) fn error_json(status: StatusCode) -> Response {
     let message = status.canonical_reason().unwrap_or("Error");
     json_answer(status, json!({ "message": message, "statusCode": status.as_u16() }))
 }
 
-pub(super) fn unauthorized() -> Response {
-    error_json(StatusCode::UNAUTHORIZED)
+/// NestJS's answer to a route it does not have.
+async fn not_found(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+    let message = format!("Cannot {method} {}", uri.path());
+    let body = waha::object(&[("message", message.into()), ("error", "Not Found".into()), ("statusCode", 404.into())]);
+    shared.answer((StatusCode::NOT_FOUND, body))
 }
 
-async fn not_found(method: Method, uri: Uri) -> Response {
-    json_answer(
-        StatusCode::NOT_FOUND,
-        json!({
-            "message": format!("Cannot {method} {}", uri.path()),
-            "error": "Not Found",
-            "statusCode": 404,
-        }),
-    )
-}
+/// A refusal on its way out of a handler.
+type Refused = Box<Response>;
 
 impl Shared {
-    fn bad_request(&self, message: &str) -> Response {
-        let body = match self.config.backend {
-            Backend::Waha => json!({ "detail": message }),
-            Backend::Wawp => json!({ "status": 400, "message": message, "error": "Bad Request" }),
+    /// A JSON answer, `body` sent as given, with the backend's Content-Type (a WAHA's, Express's,
+    /// names the charset).
+    pub(super) fn answer(&self, (status, body): (StatusCode, String)) -> Response {
+        let content_type = match self.config.backend {
+            Backend::Waha => waha::JSON_UTF8,
+            Backend::Wawp => "application/json",
         };
-        json_answer(StatusCode::BAD_REQUEST, body)
+        waha::json_response(status, content_type, body)
+    }
+
+    fn refuse(&self, answer: (StatusCode, String)) -> Refused {
+        Box::new(self.answer(answer))
+    }
+
+    /// NestJS's body for a status: message, statusCode (401 and 413).
+    pub(super) fn error(&self, status: StatusCode) -> Response {
+        let message = status.canonical_reason().unwrap_or("Error");
+        self.answer((status, waha::object(&[("message", message.into()), ("statusCode", status.as_u16().into())])))
+    }
+
+    fn bad_request(&self, message: &str) -> Response {
+        match self.config.backend {
+            Backend::Waha => self.answer(waha::detail(message)),
+            Backend::Wawp => {
+                let body = json!({ "status": 400, "message": message, "error": "Bad Request" });
+                self.answer((StatusCode::BAD_REQUEST, body.to_string()))
+            }
+        }
     }
 
     /// Success of a POST: WAHA's bare 201, Wawp's 200 with a small JSON body.
     fn post_success(&self) -> Response {
         match self.config.backend {
-            Backend::Waha => StatusCode::CREATED.into_response(),
-            Backend::Wawp => json_answer(StatusCode::OK, json!({ "success": true })),
+            Backend::Waha => waha::created(),
+            Backend::Wawp => self.answer((StatusCode::OK, json!({ "success": true }).to_string())),
         }
     }
 
-    /// What every presence route checks first: the path decodes, the session exists and works.
-    /// Returns the decoded chat id when the route has one, else the refusal to answer.
-    fn check_route(&self, params: PathParams) -> Result<Option<String>, Box<Response>> {
+    /// What every presence route checks first: the path decodes, then the session (exists,
+    /// runs, works). Returns the decoded chat id when the route has one, else the refusal.
+    async fn check_route(&self, params: PathParams) -> Result<Option<String>, Refused> {
         let params = match params {
             Ok(Path(params)) => params,
             Err(PathRejection::MissingPathParams(_)) => HashMap::new(),
             Err(rejection) => return Err(Box::new(self.bad_request(&rejection.body_text()))),
         };
+        self.check_session(params.get("session").map(String::as_str)).await?;
+        Ok(params.get("chat_id").cloned())
+    }
+
+    /// WAHA's session check, as its session pipe makes it. At once: a name other than its own
+    /// session is B on Core, A on Plus (a session that is not running); its own session while
+    /// STOPPED is A. A session started but not WORKING is waited for, up to `session_wait`,
+    /// then answered C with the status it has then. Wawp (no session in its paths): only the
+    /// wait and C, with the instance id as the session.
+    async fn check_session(&self, asked: Option<&str>) -> Result<(), Refused> {
         let config = &self.config;
-        if let Some(session) = params.get("session") {
-            if *session != config.session {
-                let message = format!(
-                    "We didn't find a session with name '{session}'. \
-                     Please start it first by using POST /api/sessions/{session}/start request"
-                );
-                return Err(Box::new(json_answer(
-                    StatusCode::NOT_FOUND,
-                    json!({ "message": message, "statusCode": 404 }),
-                )));
+        let own = match config.backend {
+            Backend::Waha => config.session.as_str(),
+            Backend::Wawp => config.instance_id.as_str(),
+        };
+        if config.backend == Backend::Waha {
+            if let Some(asked) = asked.filter(|asked| *asked != own) {
+                return Err(self.refuse(match config.edition {
+                    Edition::Core => waha::core_serves_one_session(),
+                    Edition::Plus => waha::session_not_found(asked),
+                }));
+            }
+            if *self.session_status.borrow() == waha::STOPPED {
+                return Err(self.refuse(waha::session_not_found(own)));
             }
         }
-        let status = self.lock().session_status.clone();
-        if status != "WORKING" {
-            let session = match config.backend {
-                Backend::Waha => &config.session,
-                Backend::Wawp => &config.instance_id,
-            };
-            return Err(Box::new(json_answer(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({
-                    "error": "Session status is not as expected. Try again later or restart the session",
-                    "session": session,
-                    "status": status,
-                    "expected": ["WORKING"],
-                }),
-            )));
+        let status = self.wait_for_working().await;
+        if status != waha::WORKING {
+            return Err(self.refuse(waha::session_not_ready(own, &status)));
         }
-        Ok(params.get("chat_id").cloned())
+        Ok(())
+    }
+
+    /// The session's status once it is WORKING, or once `session_wait` has passed.
+    async fn wait_for_working(&self) -> String {
+        let mut status = self.session_status.subscribe();
+        if *status.borrow_and_update() != waha::WORKING {
+            let working = status.wait_for(|s| s == waha::WORKING);
+            // The guard `wait_for` returns is not Send: it is dropped here, before any await.
+            let _ = tokio::time::timeout(self.config.session_wait, working).await.map(|_| ());
+        }
+        let now = status.borrow().clone();
+        now
     }
 }
 
-/// The set-presence rules: a known word, chatId absent for online/offline, present otherwise.
+/// `GET /api/sessions/{session}`: the session's name and status (not a presence route: no
+/// session check).
+async fn session_info(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
+    let asked = match params {
+        Ok(Path(params)) => params.get("session").cloned().unwrap_or_default(),
+        Err(rejection) => return shared.bad_request(&rejection.body_text()),
+    };
+    let config = &shared.config;
+    let status = shared.session_status.borrow().clone();
+    shared.answer(waha::session_info(&asked, &config.session, &status, &config.engine))
+}
+
+/// Wawp's set-presence rules: a known word, chatId absent for online/offline, present otherwise.
 fn parse_set(body: &[u8]) -> Result<(String, Option<String>), String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
     let Value::Object(fields) = value else {
@@ -144,17 +193,25 @@ fn parse_set(body: &[u8]) -> Result<(String, Option<String>), String> {
 }
 
 async fn set(State(shared): State<Arc<Shared>>, params: PathParams, body: Bytes) -> Response {
-    if let Err(refused) = shared.check_route(params) {
+    if let Err(refused) = shared.check_route(params).await {
         return *refused;
     }
-    let (presence, chat) = match parse_set(&body) {
-        Ok(parsed) => parsed,
-        Err(message) => return shared.bad_request(&message),
+    let asked = match shared.config.backend {
+        // The body passed the JSON parser already (`http.rs`): the route's rules, then the engine.
+        Backend::Waha => match waha::set_presence(&body, &shared.config.engine) {
+            Ok(asked) => asked,
+            Err(refusal) => return shared.answer(refusal),
+        },
+        Backend::Wawp => match parse_set(&body) {
+            Ok((presence, None)) => SetPresence::Own(presence),
+            Ok((presence, Some(chat))) => SetPresence::InChat(chat, presence),
+            Err(message) => return shared.bad_request(&message),
+        },
     };
     let mut state = shared.lock();
-    match chat {
-        None => state.own_presence = Some(presence),
-        Some(chat) => {
+    match asked {
+        SetPresence::Own(presence) => state.own_presence = Some(presence),
+        SetPresence::InChat(chat, presence) => {
             state.chat_states.insert(chat, presence);
         }
     }
@@ -163,7 +220,7 @@ async fn set(State(shared): State<Arc<Shared>>, params: PathParams, body: Bytes)
 }
 
 async fn get_one(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
-    let chat = match shared.check_route(params) {
+    let chat = match shared.check_route(params).await {
         Ok(chat) => chat.unwrap_or_default(),
         Err(refused) => return *refused,
     };
@@ -171,43 +228,50 @@ async fn get_one(State(shared): State<Arc<Shared>>, params: PathParams) -> Respo
     let mut state = shared.lock();
     // A read subscribes, as on the real servers.
     state.subscribe(&chat);
-    json_answer(StatusCode::OK, state.read_chat(&chat, now))
+    let answer = state.read_chat(&chat, now).to_string();
+    drop(state);
+    shared.answer((StatusCode::OK, answer))
 }
 
 async fn get_all(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
-    if let Err(refused) = shared.check_route(params) {
+    if let Err(refused) = shared.check_route(params).await {
         return *refused;
     }
     if shared.config.engine.eq_ignore_ascii_case("WEBJS") {
-        let message =
-            format!("The method is not implemented by the engine {}. Try another engine.", shared.config.engine);
-        return json_answer(StatusCode::UNPROCESSABLE_ENTITY, json!({ "message": message, "statusCode": 422 }));
+        // WEBJS's `getPresences` throws the engine's error without details, as F.
+        return shared.answer(waha::not_implemented(None));
     }
     let now = Instant::now();
     let mut state = shared.lock();
     let chats: Vec<Value> = state.subscriptions.clone().iter().map(|chat| state.read_chat(chat, now)).collect();
-    json_answer(StatusCode::OK, Value::Array(chats))
+    drop(state);
+    shared.answer((StatusCode::OK, Value::Array(chats).to_string()))
 }
 
 async fn subscribe(State(shared): State<Arc<Shared>>, params: PathParams) -> Response {
-    match shared.check_route(params) {
-        Ok(chat) => shared.lock().subscribe(&chat.unwrap_or_default()),
+    let chat = match shared.check_route(params).await {
+        Ok(chat) => chat.unwrap_or_default(),
         Err(refused) => return *refused,
+    };
+    // WAHA Core's NOWEB engine does not implement subscribing (F).
+    if shared.config.backend == Backend::Waha && shared.config.edition == Edition::Core {
+        return shared.answer(waha::not_implemented(None));
     }
+    shared.lock().subscribe(&chat);
     shared.post_success()
 }
 
 async fn start_typing(state: State<Arc<Shared>>, params: PathParams, uri: Uri) -> Response {
-    typing(state, params, uri, "typing")
+    typing(state, params, uri, "typing").await
 }
 
 async fn stop_typing(state: State<Arc<Shared>>, params: PathParams, uri: Uri) -> Response {
-    typing(state, params, uri, "paused")
+    typing(state, params, uri, "paused").await
 }
 
 /// Wawp's typing helpers: the chat comes as the `chatId` query parameter.
-fn typing(State(shared): State<Arc<Shared>>, params: PathParams, uri: Uri, state: &str) -> Response {
-    if let Err(refused) = shared.check_route(params) {
+async fn typing(State(shared): State<Arc<Shared>>, params: PathParams, uri: Uri, state: &str) -> Response {
+    if let Err(refused) = shared.check_route(params).await {
         return *refused;
     }
     let chat = decode_query(uri.query()).into_iter().find(|(name, value)| name == "chatId" && !value.is_empty());

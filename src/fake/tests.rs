@@ -106,7 +106,9 @@ async fn read_json(response: reqwest::Response) -> (StatusCode, Value) {
     if bytes.is_empty() {
         return (status, Value::Null);
     }
-    assert_eq!(content_type.as_deref(), Some("application/json"), "status {status}");
+    // Wawp's bare type, or a WAHA's (Express's) with its charset.
+    let json_types = [Some("application/json"), Some("application/json; charset=utf-8")];
+    assert!(json_types.contains(&content_type.as_deref()), "status {status}: {content_type:?}");
     let body = serde_json::from_slice(&bytes).expect("a JSON body");
     (status, body)
 }
@@ -196,16 +198,20 @@ async fn set_presence_updates_own_and_chat_state() {
 async fn set_presence_rules_answer_400_in_each_backends_shape() {
     for backend in [Backend::Waha, Backend::Wawp] {
         let api = Api::of(backend).await;
-        let broken = [
+        let mut broken = vec![
             json!({"presence": "online", "chatId": ALICE}),
             json!({"presence": "offline", "chatId": ALICE}),
             json!({"presence": "typing"}),
             json!({"presence": "paused", "chatId": ""}),
             json!({"presence": "available"}),
-            json!({"chatId": ALICE}),
             json!({"presence": "typing", "chatId": 42}),
             json!(["online"]),
         ];
+        // WAHA's rules let a chatId without a presence through to its engine, which answers 422
+        // (waha_tests.rs); Wawp's fake refuses it.
+        if backend == Backend::Wawp {
+            broken.push(json!({"chatId": ALICE}));
+        }
         for body in broken {
             let (status, answer) = api.set(body.clone()).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}: {body}");

@@ -228,7 +228,7 @@ async fn reset_forgets_scripts() {
 
 /// A fake and a client that keeps no idle connection: on the paused clock, nothing but the
 /// fake's own timers can move time on.
-async fn unpooled(config: FakeConfig) -> Api {
+pub(super) async fn unpooled(config: FakeConfig) -> Api {
     let server = FakeServer::start(config).await.expect("fake server starts");
     let tls = crate::core::http::tls_config().expect("TLS configuration");
     let http = reqwest::Client::builder()

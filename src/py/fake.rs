@@ -8,7 +8,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use super::args::{int_in, seconds, Text};
 use super::runtime::PerProcess;
 use crate::core::chat_id;
-use crate::fake::{Backend, FakeConfig, FakeServer, Fault, DEFAULT_REQUEST_LOG};
+use crate::fake::{Backend, Edition, FakeConfig, FakeServer, Fault, DEFAULT_REQUEST_LOG, SESSION_STATUSES};
 
 use super::fake_args::{body_bytes, last_seen_number, request_dict, script_steps};
 
@@ -41,10 +41,13 @@ fn key(chat_id: &str) -> String {
 
 #[pymethods]
 impl PyFakeServer {
+    // `session_wait=0.05` is `DEFAULT_SESSION_WAIT`, written as a literal so that the signature
+    // (and the stubs stubtest holds to it) show the value.
     #[new]
     #[pyo3(signature = (backend=Text("wawp".to_owned()), *, host=Text("127.0.0.1".to_owned()), port=None,
                         instance_id=None, access_token=None, api_key=None, session=Text("default".to_owned()),
-                        engine=Text("NOWEB".to_owned()), request_log=None, latency=0.0))]
+                        engine=Text("NOWEB".to_owned()), request_log=None, latency=0.0,
+                        edition=Text("plus".to_owned()), session_wait=0.05))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         backend: Text,
@@ -57,11 +60,17 @@ impl PyFakeServer {
         engine: Text,
         request_log: Option<&Bound<'_, PyAny>>,
         latency: f64,
+        edition: Text,
+        session_wait: f64,
     ) -> PyResult<Self> {
         let backend: Backend =
             backend.0.trim().parse().map_err(|_| {
                 PyValueError::new_err(format!("backend must be \"wawp\" or \"waha\", not {:?}", backend.0))
             })?;
+        let edition: Edition = edition.0.parse().map_err(PyValueError::new_err)?;
+        if edition == Edition::Core && backend != Backend::Waha {
+            return Err(PyValueError::new_err("edition=\"core\" is a WAHA edition: use it with backend=\"waha\""));
+        }
         let port = port.map(|p| int_in(p, "port", 0, u16::MAX.into())).transpose()?.unwrap_or(0);
         let request_log = match request_log {
             Some(n) => int_in(n, "request_log", 0, i64::from(u32::MAX))?,
@@ -76,7 +85,9 @@ impl PyFakeServer {
             access_token: access_token.map_or(defaults.access_token, Text::into_inner),
             api_key: api_key.map(Text::into_inner),
             session: session.0,
+            edition,
             engine: engine.0,
+            session_wait: seconds("session_wait", session_wait)?,
             request_log: usize::try_from(request_log).unwrap_or(DEFAULT_REQUEST_LOG),
             latency: seconds("latency", latency)?,
         };
@@ -132,6 +143,24 @@ impl PyFakeServer {
     #[getter]
     fn engine(&self) -> &str {
         &self.server.config().engine
+    }
+
+    /// `"plus"` or `"core"` (WAHA's editions; a Wawp fake is `"plus"`).
+    #[getter]
+    fn edition(&self) -> &'static str {
+        self.server.config().edition.as_str()
+    }
+
+    /// Seconds a request waits for a session that is not WORKING before it is refused.
+    #[getter]
+    fn session_wait(&self) -> f64 {
+        self.server.config().session_wait.as_secs_f64()
+    }
+
+    /// The WhatsApp session's status: `"WORKING"` until `set_session_status` changes it.
+    #[getter]
+    fn session_status(&self) -> String {
+        self.server.session_status()
     }
 
     /// Stores what reading `chat_id` answers. `presence` is kept as given (any engine word);
@@ -301,13 +330,24 @@ impl PyFakeServer {
         self.server.subscriptions()
     }
 
-    /// Anything but `"WORKING"` makes every presence route answer 422 session-not-ready.
-    fn set_session_status(&self, status: Text) {
-        self.server.set_session_status(&status.0);
+    /// WAHA's session statuses: `"STOPPED"` answers 404 (the session is not running);
+    /// `"STARTING"`, `"SCAN_QR_CODE"` and `"FAILED"` answer 422 session-not-ready after
+    /// `session_wait` seconds; `"WORKING"` serves. Any other word is a ValueError.
+    fn set_session_status(&self, status: Text) -> PyResult<()> {
+        let word = status.0.trim().to_ascii_uppercase();
+        if !SESSION_STATUSES.contains(&word.as_str()) {
+            return Err(PyValueError::new_err(format!(
+                "status must be one of {}, not {:?}",
+                SESSION_STATUSES.join(", "),
+                status.0
+            )));
+        }
+        self.server.set_session_status(&word);
+        Ok(())
     }
 
-    /// Forgets presences, scripts, faults, requests and subscriptions, and sets the latency back
-    /// to the constructor's (open connections stay counted).
+    /// Forgets presences, scripts, faults, requests and subscriptions, sets the latency back to
+    /// the constructor's and the session to WORKING (open connections stay counted).
     fn reset(&self) {
         self.server.reset();
     }
@@ -328,7 +368,12 @@ impl PyFakeServer {
     }
 
     fn __repr__(&self) -> String {
-        format!("FakeServer(backend={:?}, url={:?})", self.backend(), self.url())
+        match self.server.config().backend {
+            Backend::Waha => {
+                format!("FakeServer(backend={:?}, edition={:?}, url={:?})", self.backend(), self.edition(), self.url())
+            }
+            Backend::Wawp => format!("FakeServer(backend={:?}, url={:?})", self.backend(), self.url()),
+        }
     }
 }
 

@@ -11,9 +11,34 @@ from .._state import PresenceState
 # (after_seconds, state, last_seen).
 _Step: TypeAlias = tuple[float, PresenceState | str] | tuple[float, PresenceState | str, datetime | float | None]
 
+# A WAHA session's status, as `FakeServer.set_session_status` takes it.
+_SessionStatus: TypeAlias = Literal["STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED"]
+
 @final
 class FakeServer:
-    """A real HTTP server on 127.0.0.1 that behaves like Wawp or WAHA."""
+    """A real HTTP server on 127.0.0.1 that behaves like Wawp or WAHA.
+
+    In WAHA mode its refusals are the answers of a real WAHA, byte for byte (status, body,
+    ``Content-Type: application/json; charset=utf-8``; a 201 is empty with
+    ``Content-Length: 0``), checked in the real server's order:
+
+    1. a body that is not JSON (nor empty): 400, whatever the route, session or state;
+    2. the session: `edition` ``"core"`` answers 422 "WAHA Core support only 'default'
+       session..." to any name but `session`; ``"plus"`` answers 404 "We didn't find a session
+       with name ..." to another name, and so does either to `session` while it is
+       ``"STOPPED"``; a session ``"STARTING"``, ``"SCAN_QR_CODE"`` or ``"FAILED"`` is waited
+       for `session_wait` seconds, then 422 "Session status is not as expected..." with that
+       status (see `set_session_status`);
+    3. the set-presence rules: 400 ``{"detail": "'typing' presence requires 'chatId'
+       field."}`` and its like for a per-chat word without a chat id, and ``"'online' presence
+       works on the global scope..."`` for online or offline with one;
+    4. the engine: 422 "The method is not implemented by the engine." to every subscribe on
+       ``"core"``, and, with a chat id, to a presence word the engine lacks ("... NOWEB engine
+       doesn't support 'flying' presence.").
+
+    ``GET /api/sessions/{session}`` answers the session's name and status. In Wawp mode a
+    session that is not WORKING answers that 422 (after the same wait) on every route.
+    """
 
     def __new__(
         cls,
@@ -28,10 +53,21 @@ class FakeServer:
         engine: str = ...,
         request_log: int | None = None,
         latency: float = 0.0,
+        edition: Literal["plus", "core"] = ...,
+        session_wait: float = 0.05,
     ) -> Self:
         """Defaults: ``backend="wawp"``, ``host="127.0.0.1"``, ``port`` None or 0 (a free one),
         ``session="default"``, ``engine="NOWEB"``, ``request_log`` None (10,000), ``latency``
-        0.0 (see the `latency` property)."""
+        0.0 (see the `latency` property), ``edition="plus"``, ``session_wait=0.05``.
+
+        ``edition`` (WAHA only): ``"core"`` behaves as the recorded WAHA Core with its NOWEB
+        engine (one session, no subscribe); ``"plus"`` serves `session` and subscribes, and
+        any other session name is not running (404). ``edition="core"`` with
+        ``backend="wawp"`` raises ValueError.
+
+        ``session_wait``: seconds a request waits for a session that is started but not
+        WORKING before it is refused; 5.0 mimics a real WAHA, the default keeps tests fast.
+        Negative, NaN or infinite values raise ValueError."""
     @property
     def url(self) -> str: ...
     @property
@@ -50,6 +86,16 @@ class FakeServer:
     def session(self) -> str: ...
     @property
     def engine(self) -> str: ...
+    @property
+    def edition(self) -> Literal["plus", "core"]:
+        """The WAHA edition the fake imitates (``"plus"`` for a Wawp fake)."""
+    @property
+    def session_wait(self) -> float:
+        """Seconds a request waits for a session that is not WORKING (the constructor's)."""
+    @property
+    def session_status(self) -> _SessionStatus:
+        """The WhatsApp session's status: ``"WORKING"`` until `set_session_status` changes it,
+        and again after `reset`."""
     def set_presence(
         self,
         chat_id: str,
@@ -121,10 +167,21 @@ class FakeServer:
     def chat_states(self) -> dict[str, str]: ...
     @property
     def subscriptions(self) -> list[str]: ...
-    def set_session_status(self, status: str) -> None: ...
+    def set_session_status(self, status: _SessionStatus) -> None:
+        """Put the WhatsApp session in ``status`` (case-insensitive; another word raises
+        ValueError).
+
+        WAHA: ``"STOPPED"`` makes every presence route answer 404 "We didn't find a session
+        with name '...'. Please start it first..."; ``"STARTING"``, ``"SCAN_QR_CODE"`` and
+        ``"FAILED"`` make each request wait up to `session_wait` seconds, then answer 422
+        ``{"error": "Session status is not as expected...", "session": ..., "status": ...,
+        "expected": ["WORKING"]}`` with the status it has then; a request still waiting when
+        the status is set to ``"WORKING"`` is served. Wawp: any status but ``"WORKING"`` gives
+        that 422."""
     def reset(self) -> None:
         """Forget presences, scripts, faults, requests and subscriptions; set `latency` back to
-        the constructor's value (open connections stay counted)."""
+        the constructor's value and the session to ``"WORKING"`` (open connections stay
+        counted)."""
     def stop(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
