@@ -168,7 +168,8 @@ STATUS_CASES = [
         },
         {},
         SessionNotReadyError,
-        ("Session status is not as expected",),
+        # The message names the status and the one expected; the server's words stay in .body.
+        ("'default' is SCAN_QR_CODE, not WORKING", "Session status is not as expected"),
     ),
     (
         "422-not-implemented",

@@ -14,10 +14,9 @@ from typing import TextIO
 
 from . import (
     ConfigurationError,
-    InvalidChatIdError,
+    InvalidArgumentError,
     PresenceClient,
     PresenceState,
-    WawpError,
     normalize_chat_id,
     to_records,
 )
@@ -43,12 +42,8 @@ def refused() -> Iterator[None]:
     request that was made pass through."""
     try:
         yield
-    except (InvalidChatIdError, ConfigurationError) as e:
+    except (InvalidArgumentError, ConfigurationError) as e:
         raise UsageError(e.message) from None
-    except WawpError:
-        raise
-    except ValueError as e:
-        raise UsageError(str(e)) from None
 
 
 def _env(name: str) -> str | None:

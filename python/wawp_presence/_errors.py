@@ -96,11 +96,14 @@ class PermissionDeniedError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: unknown session or chat."""
+    """404: unknown session or chat. WAHA also answers 404 for its own session while that is
+    stopped (never started, or stopped): start it (the message keeps the server's hint)."""
 
 
 class SessionNotReadyError(APIError):
-    """422: the WhatsApp session is not WORKING; ``session_status`` says what it is."""
+    """422: the WhatsApp session is not WORKING; ``session_status`` says what it is, and the
+    message names it and what to do (e.g. "session 'default' is SCAN_QR_CODE, not WORKING: scan
+    its QR code to log in to WhatsApp")."""
 
     def __init__(self, message: str, *, session_status: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -108,7 +111,8 @@ class SessionNotReadyError(APIError):
 
 
 class NotSupportedError(APIError):
-    """422: the server's engine does not implement this feature."""
+    """422: the server's engine does not implement this feature (e.g. subscribing on WAHA's NOWEB
+    engine), or its edition lacks it (WAHA Core serves only the session named 'default')."""
 
 
 class RateLimitError(APIError):
@@ -124,7 +128,14 @@ class InternalError(WawpError, RuntimeError):
     The call ended instead of leaving its caller waiting."""
 
 
-class InvalidChatIdError(WawpError, ValueError):
+class InvalidArgumentError(WawpError, ValueError):
+    """An argument refused before any request: a state word that cannot be sent, the chat-id rule
+    of ``set``, an option value out of range. Nothing was sent. A ``ValueError`` too, so code that
+    catches that keeps working, and ``except WawpError`` catches every refusal as well as every
+    failure."""
+
+
+class InvalidChatIdError(InvalidArgumentError):
     """A chat id that is none of the accepted forms; nothing was sent."""
 
 
@@ -144,6 +155,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "InternalError",
+    "InvalidArgumentError",
     "InvalidChatIdError",
     "InvalidEventError",
     "InvalidSignatureError",

@@ -232,13 +232,22 @@ impl Client {
     }
 }
 
+/// The words `set` accepts: every state but `unknown`.
+pub const SETTABLE: &str = "online, offline, typing, recording or paused";
+
+/// A state word as `set` takes it; one it cannot send is refused naming the words it can.
+pub fn settable_state(word: &str) -> Result<PresenceState> {
+    match PresenceState::from_value(word) {
+        Some(state) if state != PresenceState::Unknown => Ok(state),
+        _ => Err(Error::invalid_argument(format!("presence {:?} cannot be set: use {SETTABLE}", word.trim()))),
+    }
+}
+
 /// The rules of setting presence, checked before anything is sent: `unknown` cannot be sent,
 /// typing/recording/paused need a chat, online/offline must not have one.
 pub fn check_set(state: PresenceState, has_chat: bool) -> Result<()> {
     match (state, state.is_per_chat(), has_chat) {
-        (PresenceState::Unknown, _, _) => Err(Error::invalid_argument(
-            "\"unknown\" is not a presence that can be sent: use online, offline, typing, recording or paused",
-        )),
+        (PresenceState::Unknown, _, _) => settable_state(state.as_str()).map(drop),
         (_, true, false) => {
             Err(Error::invalid_argument(format!("presence {:?} is about one chat: pass chat_id=...", state.as_str())))
         }

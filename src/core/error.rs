@@ -157,6 +157,7 @@ impl Error {
             _ => ErrorKind::Api,
         };
         let message = match &summary {
+            Some(s) if kind == ErrorKind::SessionNotReady && s.session_status.is_some() => s.not_ready(),
             Some(s) if !s.message.is_empty() => s.message.clone(),
             _ => format!("HTTP {status} {}", reason(status)),
         };
@@ -229,6 +230,9 @@ struct ErrorBody {
     code: Option<String>,
     session_status: Option<String>,
     looks_like_session_status: bool,
+    /// WAHA's "session status is not as expected" names the session and the statuses expected.
+    session: Option<String>,
+    expected: Vec<String>,
 }
 
 impl ErrorBody {
@@ -254,14 +258,43 @@ impl ErrorBody {
         let session_status = text("status");
         let looks_like_session_status = obj.contains_key("expected")
             || text("error").is_some_and(|e| e.to_ascii_lowercase().contains("session status"));
-        Some(ErrorBody { message, code, session_status, looks_like_session_status })
+        let expected = match obj.get("expected") {
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Some(Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
+        };
+        Some(ErrorBody { message, code, session_status, looks_like_session_status, session: text("session"), expected })
+    }
+
+    /// The message of a session that is not WORKING: its status, the one expected, and what to
+    /// do about it, so a log line tells "go scan" from "wait" from "restart".
+    fn not_ready(&self) -> String {
+        let status = self.session_status.as_deref().unwrap_or("not ready");
+        let expected = if self.expected.is_empty() { "WORKING".to_owned() } else { self.expected.join(" or ") };
+        let session = self.session.as_deref().map_or_else(|| "the session".to_owned(), |s| format!("session '{s}'"));
+        let todo = match status {
+            "STARTING" => ": it is starting, try again in a few seconds",
+            "SCAN_QR_CODE" => ": scan its QR code to log in to WhatsApp",
+            "FAILED" => ": restart it",
+            "STOPPED" => ": start it",
+            _ => "",
+        };
+        format!("{session} is {status}, not {expected}{todo}")
     }
 }
 
 fn classify_422(body: Option<&ErrorBody>) -> ErrorKind {
     match body {
         Some(b) if b.looks_like_session_status => ErrorKind::SessionNotReady,
-        Some(b) if b.message.to_ascii_lowercase().contains("not implemented") => ErrorKind::NotSupported,
+        // The engine lacks the method (NOWEB's subscribe), or the edition the feature (WAHA Core
+        // serves the 'default' session only).
+        Some(b)
+            if ["not implemented", "only 'default' session", "waha plus"]
+                .iter()
+                .any(|lacks| b.message.to_ascii_lowercase().contains(lacks)) =>
+        {
+            ErrorKind::NotSupported
+        }
         _ => ErrorKind::Api,
     }
 }

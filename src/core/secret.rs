@@ -190,7 +190,9 @@ mod tests {
         let e = r.scrub(e.with_request("GET", "http://h/?access_token=tok-SECRET-123456"));
         let all = format!("{e} {e:?}");
         assert!(!all.contains("SECRET"), "{all}");
-        assert_eq!(e.message, "bad token ***");
+        // A session-status answer is told by its status: hidden too.
+        assert_eq!(e.message, "the session is ***, not WORKING");
+        assert_eq!(e.session_status.as_deref(), Some("***"));
     }
 
     #[test]

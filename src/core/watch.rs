@@ -10,7 +10,7 @@ use futures::future::try_join_all;
 
 use super::chat_id::ChatId;
 use super::client::{Client, OnFailure};
-use super::error::{Error, Result};
+use super::error::{Error, ErrorKind, Result};
 use super::model::PresenceState;
 
 /// Subscriptions are lost when the WhatsApp session reconnects; a watcher renews them this often.
@@ -43,6 +43,9 @@ pub struct Watcher {
     seen: HashMap<(String, String), Reported>,
     pending: VecDeque<PresenceChange>,
     subscribed_at: Option<Instant>,
+    /// The engine does not implement subscribing (WAHA's NOWEB answers every subscribe 422);
+    /// every GET subscribes by itself, so polling alone goes on.
+    polling_only: bool,
     polled: bool,
 }
 
@@ -72,6 +75,7 @@ impl Watcher {
             seen: HashMap::new(),
             pending: VecDeque::new(),
             subscribed_at: None,
+            polling_only: false,
             polled: false,
         })
     }
@@ -91,8 +95,19 @@ impl Watcher {
     }
 
     async fn poll(&mut self) -> Result<()> {
-        if self.subscribed_at.is_none_or(|at| at.elapsed() >= self.resubscribe) {
-            try_join_all(self.ids.iter().map(|id| self.client.subscribe(id))).await?;
+        if !self.polling_only && self.subscribed_at.is_none_or(|at| at.elapsed() >= self.resubscribe) {
+            match try_join_all(self.ids.iter().map(|id| self.client.subscribe(id))).await {
+                Ok(_) => {}
+                Err(e) if e.kind == ErrorKind::NotSupported => {
+                    log::info!(
+                        target: "wawp_presence",
+                        "the server does not implement subscribing ({}); watching by polling alone, which subscribes too",
+                        e.message
+                    );
+                    self.polling_only = true;
+                }
+                Err(e) => return Err(e),
+            }
             self.subscribed_at = Some(Instant::now());
         }
         let ids = self.ids.iter().cloned().map(Ok).collect();
@@ -164,6 +179,28 @@ mod tests {
             (a, Some(PresenceState::Online), PresenceState::Offline)
         );
         assert_eq!(change.last_seen.unwrap().timestamp(), 1_700_000_100);
+    }
+
+    #[tokio::test]
+    async fn where_subscribing_is_not_implemented_polling_alone_goes_on() {
+        // WAHA Core with NOWEB answers every subscribe 422 "not implemented".
+        let config = FakeConfig {
+            backend: crate::fake::Backend::Waha,
+            edition: crate::fake::Edition::Core,
+            ..Default::default()
+        };
+        let server = FakeServer::start(config).await.unwrap();
+        let client = Arc::new(Client::new(ClientConfig::waha(server.url(), "default", None)).unwrap());
+        let a = "447441429009@c.us".to_owned();
+        server.set_presence(&a, "online", None, None, 0);
+        let mut w = Watcher::new(client, vec![id(&a)], MIN_INTERVAL, MIN_INTERVAL).unwrap();
+        assert_eq!(w.next().await.unwrap().current, PresenceState::Online);
+        server.set_presence(&a, "offline", None, None, 0);
+        let change = tokio::time::timeout(Duration::from_secs(5), w.next()).await.unwrap().unwrap();
+        assert_eq!((change.previous, change.current), (Some(PresenceState::Online), PresenceState::Offline));
+        // Asked once, not at every renewal.
+        let subscribes = server.requests().iter().filter(|r| r.path.ends_with("/subscribe")).count();
+        assert_eq!(subscribes, 1);
     }
 
     #[test]

@@ -1,21 +1,21 @@
-//! Arguments from Python as the core wants them, with Python's own error types: a wrong type is
-//! a `TypeError`, a value out of range (however large the int) a `ValueError`, and a chat id of
+//! Arguments from Python as the core wants them: a wrong type is a `TypeError`, a value out of
+//! range (however large the int) an `InvalidArgumentError` (a `ValueError` too), and a chat id of
 //! no accepted form (lone surrogates included) an `InvalidChatIdError`. Nothing here lets
 //! `OverflowError` or `UnicodeEncodeError` through, which would say how the binding is built
 //! rather than what was wrong.
 
 use std::time::Duration;
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyString};
 
-use super::errors::to_pyerr;
+use super::errors::{invalid_argument, to_pyerr};
 use crate::core::chat_id::ChatId;
 use crate::core::error::{Error, ErrorKind};
 
 /// A `str` argument. Python strings may hold lone surrogates (`"\ud800"`), which have no UTF-8
-/// form: such text is a ValueError rather than pyo3's UnicodeEncodeError.
+/// form: such text is an InvalidArgumentError rather than pyo3's UnicodeEncodeError.
 pub struct Text(pub String);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Text {
@@ -26,7 +26,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Text {
             .cast::<PyString>()
             .map_err(|_| PyTypeError::new_err(format!("expected a str, not {}", type_name(&obj))))?;
         text.to_cow().map(|t| Text(t.into_owned())).map_err(|_| {
-            PyValueError::new_err("the text holds a lone surrogate (such as '\\ud800'): it is not valid Unicode")
+            invalid_argument("the text holds a lone surrogate (such as '\\ud800'): it is not valid Unicode")
         })
     }
 }
@@ -83,16 +83,16 @@ pub fn valid_chat_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<ChatId>> {
 /// conversion of a huge float would panic).
 pub fn seconds(name: &str, value: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be a number of seconds >= 0, not {value:?}")))
+        .map_err(|_| invalid_argument(format!("{name} must be a number of seconds >= 0, not {value:?}")))
 }
 
 /// An int argument in `lo..=hi`. An int too large for 64 bits is out of range like any other
-/// (a ValueError), never an OverflowError.
+/// (an InvalidArgumentError), never an OverflowError.
 pub fn int_in(obj: &Bound<'_, PyAny>, name: &str, lo: i64, hi: i64) -> PyResult<i64> {
     let value = whole_number(obj, name)?;
     match value {
         Some(v) if (lo..=hi).contains(&v) => Ok(v),
-        _ => Err(PyValueError::new_err(format!("{name} must be between {lo} and {hi}, not {}", obj.str()?))),
+        _ => Err(invalid_argument(format!("{name} must be between {lo} and {hi}, not {}", obj.str()?))),
     }
 }
 
@@ -103,7 +103,7 @@ pub fn at_least_one(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
     match whole_number(obj, name)? {
         Some(v) if v >= 1 => Ok(usize::try_from(v).unwrap_or(usize::MAX)),
         None if positive => Ok(usize::MAX),
-        _ => Err(PyValueError::new_err(format!("{name} must be at least 1, not {}", obj.str()?))),
+        _ => Err(invalid_argument(format!("{name} must be at least 1, not {}", obj.str()?))),
     }
 }
 

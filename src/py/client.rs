@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
@@ -15,11 +16,11 @@ use super::errors::{to_pyerr, IntoPyResult};
 use super::flavor::Flavor;
 use super::hold::{refresh_pace, PresenceBlock};
 use super::many::{self, ManyArgs};
-use super::models::{extract_state, PyChatPresence};
+use super::models::PyChatPresence;
 use super::options::{config_from, Options};
 use super::outcome::PyNone;
 use super::watch::Watch;
-use crate::core::client::{check_set, Client, Held, ONLINE_REFRESH, TYPING_REFRESH};
+use crate::core::client::{check_set, settable_state, Client, Held, ONLINE_REFRESH, TYPING_REFRESH};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::routes::Backend;
 use crate::core::secret::Secret;
@@ -92,7 +93,10 @@ impl ClientBase {
         state: &Bound<'py, PyAny>,
         chat_id: Option<ChatIdArg>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let state = extract_state(state)?;
+        if !state.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err("a presence must be a PresenceState or a string"));
+        }
+        let state = settable_state(&state.extract::<Text>()?.0).py_result(py)?;
         let chat_id = chat_id.map(|c| c.0);
         let client = self.client();
         // Checked at the call, so the async client raises before anything is awaited.

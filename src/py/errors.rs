@@ -1,7 +1,7 @@
 //! The one mapping from the core's `Error` to the Python exception hierarchy, whose classes are
 //! plain Python (`wawp_presence._errors`) so users can subclass and pickle them.
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
@@ -10,8 +10,8 @@ use crate::core::error::{Error, ErrorKind};
 
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-fn class_name(kind: ErrorKind) -> Option<&'static str> {
-    Some(match kind {
+fn class_name(kind: ErrorKind) -> &'static str {
+    match kind {
         ErrorKind::Transport => "TransportError",
         ErrorKind::Timeout => "RequestTimeout",
         ErrorKind::Protocol => "ProtocolError",
@@ -29,17 +29,20 @@ fn class_name(kind: ErrorKind) -> Option<&'static str> {
         ErrorKind::Closed => "ClientClosedError",
         ErrorKind::InvalidEvent => "InvalidEventError",
         ErrorKind::InvalidSignature => "InvalidSignatureError",
+        ErrorKind::InvalidArgument => "InvalidArgumentError",
         ErrorKind::Internal => "InternalError",
-        // A wrong argument is Python's own ValueError, as for any library.
-        ErrorKind::InvalidArgument => return None,
-    })
+    }
 }
 
 pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
-    let Some(name) = class_name(err.kind) else {
-        return PyValueError::new_err(err.message.clone());
-    };
-    build(py, name, &err).unwrap_or_else(|_| PyRuntimeError::new_err(err.to_string()))
+    build(py, class_name(err.kind), &err).unwrap_or_else(|_| PyRuntimeError::new_err(err.to_string()))
+}
+
+/// An argument refused before any request (`InvalidArgumentError`, a `ValueError` too).
+pub fn invalid_argument(message: impl Into<String>) -> PyErr {
+    let err = Error::invalid_argument(message);
+    // Arguments are read with the GIL held: this only finds it.
+    Python::attach(|py| to_pyerr(py, err))
 }
 
 fn build(py: Python<'_>, name: &str, err: &Error) -> PyResult<PyErr> {

@@ -6,15 +6,15 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use tokio::task::AbortHandle;
 
 use super::aio::Call;
 use super::args::seconds;
-use super::errors::to_pyerr;
 use super::errors::IntoPyResult;
+use super::errors::{invalid_argument, to_pyerr};
 use super::flavor::Flavor;
 use super::outcome::{outcome_of, Convert, CoreFuture, Outcome, PyNone};
 use super::runtime::{block_on, runtime};
@@ -48,7 +48,7 @@ pub fn refresh_pace(name: &str, value: Option<f64>) -> PyResult<Option<Duration>
     match value {
         None => Ok(None),
         Some(s) if s >= floor => seconds(name, s).map(Some),
-        Some(s) => Err(PyValueError::new_err(format!("{name} must be at least {floor} seconds, not {s}"))),
+        Some(s) => Err(invalid_argument(format!("{name} must be at least {floor} seconds, not {s}"))),
     }
 }
 

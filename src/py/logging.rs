@@ -3,11 +3,12 @@
 //! Records are made on the I/O threads, which never take the GIL (a Python thread holding it
 //! for seconds would stall every request in flight). They wait in a bounded queue until a Python
 //! thread empties it: a blocking call when it returns, the asyncio bridge when it delivers
-//! results. Whether DEBUG is on is read once per call, when the GIL is held anyway (from the
-//! logger's own cache when it has the answer), and kept in an atomic for the I/O threads.
+//! results. Whether DEBUG and INFO are on is read once per call, when the GIL is held anyway
+//! (from the logger's own cache when it has the answer), and kept in an atomic for the I/O
+//! threads.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -20,8 +21,11 @@ const TARGET: &str = "wawp_presence";
 /// counted, so a flood cannot grow memory.
 const QUEUE_BOUND: usize = 10_000;
 const PY_DEBUG: u8 = 10;
+const PY_INFO: u8 = 20;
+const PY_WARNING: u8 = 30;
 
-static DEBUG_ON: AtomicBool = AtomicBool::new(false);
+/// The lowest Python level the logger takes below WARNING (DEBUG or INFO), else WARNING.
+static LOWEST: AtomicU8 = AtomicU8::new(PY_WARNING);
 static DROPPED: AtomicUsize = AtomicUsize::new(0);
 /// Set while the queue holds anything, so emptying an empty queue takes no lock.
 static PENDING: AtomicBool = AtomicBool::new(false);
@@ -33,8 +37,9 @@ struct PythonLogger;
 
 impl Log for PythonLogger {
     fn enabled(&self, meta: &Metadata<'_>) -> bool {
-        // DEBUG only when Python's logger wants it; WARNING and above always (Python filters).
-        meta.target().starts_with(TARGET) && (meta.level() <= Level::Warn || DEBUG_ON.load(Ordering::Relaxed))
+        // DEBUG and INFO only when Python's logger wants them; WARNING and above always (Python
+        // filters them).
+        meta.target().starts_with(TARGET) && python_level(meta.level()) >= LOWEST.load(Ordering::Relaxed)
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -63,8 +68,8 @@ fn logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 fn python_level(level: Level) -> u8 {
     match level {
         Level::Error => 40,
-        Level::Warn => 30,
-        Level::Info => 20,
+        Level::Warn => PY_WARNING,
+        Level::Info => PY_INFO,
         Level::Debug | Level::Trace => PY_DEBUG,
     }
 }
@@ -77,21 +82,25 @@ pub fn install() {
     }
 }
 
-/// Reads whether the Python logger takes DEBUG records, once per call. `Logger.isEnabledFor`
-/// keeps its answers in the logger's `_cache` dict, which `setLevel`, `disable` and the like
-/// clear in place: a hit there is the answer without calling into Python. A logger of another
-/// class (`logging.setLoggerClass`) is always asked.
+/// Reads whether the Python logger takes DEBUG and INFO records, once per call.
+/// `Logger.isEnabledFor` keeps its answers in the logger's `_cache` dict, which `setLevel`,
+/// `disable` and the like clear in place: a hit there is the answer without calling into Python.
+/// A logger of another class (`logging.setLoggerClass`) is always asked.
 pub fn refresh(py: Python<'_>) {
+    let lowest = [PY_DEBUG, PY_INFO].into_iter().find(|&level| enabled_for(py, level)).unwrap_or(PY_WARNING);
+    LOWEST.store(lowest, Ordering::Relaxed);
+}
+
+fn enabled_for(py: Python<'_>, level: u8) -> bool {
     let cached = CACHE.get_or_init(py, || cache_of(py)).as_ref().and_then(|cache| {
-        cache.bind(py).get_item(PY_DEBUG).ok().flatten().map(|answer| answer.is_truthy().unwrap_or(false))
+        cache.bind(py).get_item(level).ok().flatten().map(|answer| answer.is_truthy().unwrap_or(false))
     });
-    let on = cached.unwrap_or_else(|| {
+    cached.unwrap_or_else(|| {
         logger(py)
-            .and_then(|l| l.call_method1(pyo3::intern!(py, "isEnabledFor"), (PY_DEBUG,)))
+            .and_then(|l| l.call_method1(pyo3::intern!(py, "isEnabledFor"), (level,)))
             .and_then(|r| r.is_truthy())
             .unwrap_or(false)
-    });
-    DEBUG_ON.store(on, Ordering::Relaxed);
+    })
 }
 
 /// The logger's answer cache, if it is a plain `logging.Logger` with one.

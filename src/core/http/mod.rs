@@ -22,8 +22,12 @@ use self::retry::{parse_retry_after, retry_pause};
 use super::chat_id;
 use super::config::ClientConfig;
 use super::error::{Error, ErrorKind, Result};
-use super::routes::{self, Auth, Method, Operation};
+use super::routes::{self, Auth, Backend, Method, Operation};
 use super::secret::{Redactor, Secret};
+
+/// A WAHA session that is starting is waited for this long before the server answers (C of
+/// `waha-real-answers.md` takes about 5 s): a shorter timeout hides the answer.
+const WAHA_SESSION_WAIT: Duration = Duration::from_secs(6);
 
 /// Largest answer body read; anything larger is a protocol error, not an out-of-memory.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -211,12 +215,34 @@ impl Exchange {
             Ok((reply.status, reply.body))
         } else {
             let retry_after = reply.headers.get(http::header::RETRY_AFTER).and_then(parse_retry_after);
-            Err(Error::from_status(reply.status, &reply.body, self.redactor.body_excerpt(&reply.body), retry_after))
+            let mut err =
+                Error::from_status(reply.status, &reply.body, self.redactor.body_excerpt(&reply.body), retry_after);
+            if err.kind == ErrorKind::Authentication && self.config.backend == Backend::Waha {
+                err.message = self.waha_unauthorized(&err.message);
+            }
+            Err(err)
         }
     }
 
+    /// A WAHA 401 says what to do: a newer WAHA checks `X-Api-Key`, and one started without a
+    /// key makes one up, so the first request of a fresh install meets this.
+    fn waha_unauthorized(&self, said: &str) -> String {
+        let todo = match self.config.api_key {
+            None => "this WAHA server wants an API key: pass api_key=... (or set WAHA_API_KEY)",
+            Some(_) => "this WAHA server refused the API key given: pass the key it was started with as api_key=... (or WAHA_API_KEY)",
+        };
+        format!("{said}: {todo}")
+    }
+
     fn timed_out(&self) -> Error {
-        Error::new(ErrorKind::Timeout, format!("no complete answer within {:.3} s", self.config.timeout.as_secs_f64()))
+        let mut message = format!("no complete answer within {:.3} s", self.config.timeout.as_secs_f64());
+        if self.config.backend == Backend::Waha && self.config.timeout < WAHA_SESSION_WAIT {
+            message.push_str(
+                "; WAHA holds a request for about 5 s while its session is starting, so the answer may have been a \
+                 SessionNotReadyError: a timeout of at least 6 s lets it arrive",
+            );
+        }
+        Error::new(ErrorKind::Timeout, message)
     }
 
     /// A transport failure as our error, with the URL (and its token) left out of the text,
