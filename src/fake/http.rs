@@ -40,11 +40,24 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+/// Serves until shutdown is asked for; then closes the listener before telling `closed`, so that
+/// once `FakeServer::shutdown` returns, nothing answers on the port any more.
+pub(super) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+    closed: Arc<Closed>,
+) {
+    serve_until_stopped(&listener, shared, &mut stopped).await;
+    drop(listener);
+    closed.set();
+}
+
+async fn serve_until_stopped(listener: &TcpListener, shared: Arc<Shared>, stopped: &mut watch::Receiver<bool>) {
     let app = App { router: super::routes::router(Arc::clone(&shared)), shared };
     loop {
         let stream = tokio::select! {
-            () = until_stopped(&mut stopped) => return,
+            () = until_stopped(stopped) => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 // E.g. out of file descriptors: keep serving once some are freed.
@@ -215,4 +228,24 @@ fn fault_response(status: u16, body: Option<Vec<u8>>, headers: &[(String, String
         }
     }
     response
+}
+
+/// Set once the server's listener is closed.
+#[derive(Default)]
+pub(super) struct Closed {
+    done: std::sync::Mutex<bool>,
+    changed: std::sync::Condvar,
+}
+
+impl Closed {
+    pub(super) fn set(&self) {
+        *self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits until set, for at most `limit`.
+    pub(super) fn wait(&self, limit: Duration) {
+        let done = self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = self.changed.wait_timeout_while(done, limit, |done| !*done);
+    }
 }

@@ -212,6 +212,7 @@ pub struct FakeServer {
     shared: Arc<Shared>,
     addr: SocketAddr,
     stop: watch::Sender<bool>,
+    closed: Arc<http::Closed>,
 }
 
 impl std::fmt::Debug for FakeServer {
@@ -240,8 +241,9 @@ impl FakeServer {
         let session_status = watch::Sender::new(waha::WORKING.to_owned());
         let shared = Arc::new(Shared { config: cfg, state: Mutex::new(state), session_status });
         let (stop, stopped) = watch::channel(false);
-        handle.spawn(http::serve(listener, Arc::clone(&shared), stopped));
-        Ok(FakeServer { shared, addr, stop })
+        let closed = Arc::new(http::Closed::default());
+        handle.spawn(http::serve(listener, Arc::clone(&shared), stopped, Arc::clone(&closed)));
+        Ok(FakeServer { shared, addr, stop, closed })
     }
 
     pub fn url(&self) -> String {
@@ -364,9 +366,14 @@ impl FakeServer {
         self.set_session_status(waha::WORKING);
     }
 
-    /// Stops accepting and ends every open connection, hanging ones too. Idempotent.
+    /// Stops accepting and ends every open connection, hanging ones too. Idempotent. Called
+    /// outside the runtime (from Python, say), it returns once the port is closed, so a request
+    /// made after it is refused; inside the runtime it cannot wait for the runtime's own work.
     pub fn shutdown(&self) {
         self.stop.send_replace(true);
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.closed.wait(Duration::from_secs(5));
+        }
     }
 }
 
