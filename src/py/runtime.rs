@@ -17,7 +17,7 @@
 //! builds a fresh runtime (the parent's is leaked, as it cannot be shut down from there).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -76,13 +76,17 @@ impl<T: 'static> PerProcess<T> {
 
 pub struct IoRuntime {
     runtime: Runtime,
-    /// Tasks started with `spawn` that have not ended.
-    background: Mutex<usize>,
+    /// Tasks started with `spawn` that have not ended. Only its changes between zero and one
+    /// wake anyone, so a busy client pays an atomic add per task.
+    background: AtomicUsize,
+    /// Held to sleep on `work` and to wake the sleeper, so that no wake-up is lost.
+    idle: Mutex<()>,
     /// Wakes the driver thread when background work appears.
     work: Condvar,
-    /// Tells the driving `block_on` that the background count changed.
+    /// Tells the driving `block_on` that background work appeared or all of it ended.
     changed: Notify,
-    /// Whether the driver thread was started.
+    /// Whether the driver thread was started (and, under the lock, starting it).
+    driver_started: AtomicBool,
     driver: Mutex<bool>,
 }
 
@@ -97,17 +101,19 @@ pub fn runtime() -> PyResult<&'static IoRuntime> {
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
         Ok(IoRuntime {
             runtime,
-            background: Mutex::new(0),
+            background: AtomicUsize::new(0),
+            idle: Mutex::new(()),
             work: Condvar::new(),
             changed: Notify::new(),
+            driver_started: AtomicBool::new(false),
             driver: Mutex::new(false),
         })
     })
 }
 
 impl IoRuntime {
-    fn count(&self) -> std::sync::MutexGuard<'_, usize> {
-        self.background.lock().unwrap_or_else(PoisonError::into_inner)
+    fn count(&self) -> usize {
+        self.background.load(Ordering::Acquire)
     }
 
     /// Starts `fut` as background work: it runs whether or not a blocking call is waiting, and
@@ -147,6 +153,9 @@ impl IoRuntime {
     /// Starts the driver thread once; an error says why it could not be started (and the next
     /// background task tries again).
     pub fn ensure_driver(&'static self) -> Result<(), Error> {
+        if self.driver_started.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let mut started = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
         if *started {
             return Ok(());
@@ -155,9 +164,9 @@ impl IoRuntime {
             .name("wawp-presence-io".into())
             .spawn(move || loop {
                 {
-                    let mut count = self.count();
-                    while *count == 0 {
-                        count = self.work.wait(count).unwrap_or_else(PoisonError::into_inner);
+                    let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+                    while self.count() == 0 {
+                        idle = self.work.wait(idle).unwrap_or_else(PoisonError::into_inner);
                     }
                 }
                 self.runtime.block_on(async {
@@ -167,6 +176,7 @@ impl IoRuntime {
             })
             .map_err(|e| Error::new(ErrorKind::Closed, format!("cannot start the I/O thread: {e}")))?;
         *started = true;
+        self.driver_started.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -176,9 +186,9 @@ impl IoRuntime {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if *self.count() == 0 {
+            if self.count() == 0 {
                 // Idle: go on driving a little longer, in case the next call follows at once.
-                if tokio::time::timeout(LINGER, changed).await.is_err() && *self.count() == 0 {
+                if tokio::time::timeout(LINGER, changed).await.is_err() && self.count() == 0 {
                     return;
                 }
                 continue;
@@ -194,18 +204,18 @@ struct Background(&'static IoRuntime);
 impl Background {
     fn begin(rt: &'static IoRuntime) -> Result<Background, Error> {
         rt.ensure_driver()?;
-        *rt.count() += 1;
-        rt.work.notify_one();
-        rt.changed.notify_waiters();
+        if rt.background.fetch_add(1, Ordering::AcqRel) == 0 {
+            let _idle = rt.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            rt.work.notify_one();
+            rt.changed.notify_waiters();
+        }
         Ok(Background(rt))
     }
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
-        let mut count = self.0.count();
-        *count = count.saturating_sub(1);
-        if *count == 0 {
+        if self.0.background.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.changed.notify_waiters();
         }
     }

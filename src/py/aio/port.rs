@@ -1,6 +1,9 @@
 //! An event loop's port: where the work of its calls comes back to it.
 //!
-//! Every call runs on the I/O runtime, never on the loop's thread. What a runtime thread has
+//! Every call runs on the I/O runtime, never on the loop's thread. The calls first sent to in one
+//! turn of the loop (a `gather`'s, or those of the tasks a burst of answers woke) are handed to
+//! the runtime together at the end of that turn, as one task that starts them all: one wake-up
+//! of the runtime's thread per turn, not one per call. What a runtime thread has
 //! for the loop (a call's outcome, or a small job that needs the GIL: a progress report, the
 //! completion of a `future_into_py` call) is queued here without the GIL, and the loop is woken
 //! by one byte on a socket, written only when the queue was empty: one wake-up of the loop takes
@@ -19,14 +22,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use futures::future::{AbortHandle, Abortable};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use tokio::task::AbortHandle;
 
 use super::wake::Wake;
-use crate::py::errors::{to_pyerr, IntoPyResult};
+use crate::core::error::{Error, ErrorKind};
+use crate::py::errors::to_pyerr;
 use crate::py::outcome::{CoreFuture, Outcome};
 use crate::py::runtime::runtime;
 
@@ -47,7 +51,14 @@ enum Job {
 /// holds it strongly, so an abandoned coroutine is collected like any other), and its task.
 struct Waiter {
     future: Py<PyAny>,
-    task: AbortHandle,
+    /// Stops the call's work, whether its task has started yet or not.
+    work: AbortHandle,
+}
+
+/// A call whose work is waiting for this round's start.
+struct Unstarted {
+    key: u64,
+    work: Abortable<CoreFuture>,
 }
 
 pub struct PortShared {
@@ -60,6 +71,8 @@ pub struct PortShared {
     /// coroutine's cleanup, wherever it is collected).
     waiting: Mutex<HashMap<u64, Waiter>>,
     next_key: AtomicU64,
+    /// Calls sent to for the first time in this turn of the loop, started together at its end.
+    unstarted: Mutex<Vec<Unstarted>>,
     /// Calls started through pyo3-async-runtimes (`locals`) whose completion has not run yet.
     with_locals: AtomicUsize,
     /// Served by a pump task (the loop has no `add_reader`); decided when the port is made.
@@ -104,7 +117,7 @@ impl PortShared {
     pub fn cancel(&self, key: u64) {
         let mut waiting = lock(&self.waiting);
         if let Some(waiter) = waiting.remove(&key) {
-            waiter.task.abort();
+            waiter.work.abort();
         }
         // A pump waiting for this call's outcome would wait forever: let it see nothing waits.
         if self.pumped.load(Ordering::Relaxed) && waiting.is_empty() {
@@ -206,6 +219,7 @@ impl Port {
                     wake,
                     waiting: Mutex::new(HashMap::new()),
                     next_key: AtomicU64::new(0),
+                    unstarted: Mutex::new(Vec::new()),
                     with_locals: AtomicUsize::new(0),
                     pumped: AtomicBool::new(false),
                 }),
@@ -239,14 +253,18 @@ impl Port {
         let future = event_loop.call_method0(intern!(py, "create_future"))?;
         let weak = WEAKREF.import(py, "weakref", "ref")?.call1((&future,))?;
         let key = shared.next_key.fetch_add(1, Ordering::Relaxed);
-        let reporting = Arc::clone(shared);
-        let task = runtime()?
-            .spawn(async move {
-                let outcome = fut.await;
-                reporting.finish(key, outcome);
-            })
-            .py_result(py)?;
-        lock(&shared.waiting).insert(key, Waiter { future: weak.unbind(), task: task.abort_handle() });
+        let (work, registration) = AbortHandle::new_pair();
+        lock(&shared.waiting).insert(key, Waiter { future: weak.unbind(), work });
+        // The calls of one turn of the loop (a gather's, or the tasks a burst of answers woke)
+        // reach the runtime together: one hand-over between threads for all of them.
+        let first = {
+            let mut unstarted = lock(&shared.unstarted);
+            unstarted.push(Unstarted { key, work: Abortable::new(fut, registration) });
+            unstarted.len() == 1
+        };
+        if first {
+            event_loop.call_method1(intern!(py, "call_soon"), (port.getattr(intern!(py, "start_round"))?,))?;
+        }
         me.ensure_pump(port, event_loop)?;
         Ok((future, key))
     }
@@ -301,6 +319,41 @@ impl Port {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Starts this turn's calls on the runtime: one task that starts each (within the runtime,
+    /// a task starts another without waking any thread). A runtime that cannot be had fails
+    /// each call rather than leaving it waiting.
+    fn start_round(&self, py: Python<'_>) -> PyResult<()> {
+        let round = std::mem::take(&mut *lock(&self.shared.unstarted));
+        if round.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<u64> = round.iter().map(|call| call.key).collect();
+        let shared = Arc::clone(&self.shared);
+        let started = runtime().map_err(|e| Error::new(ErrorKind::Closed, e.value(py).to_string())).and_then(|rt| {
+            rt.spawn(async move {
+                for Unstarted { key, work } in round {
+                    let reporting = Arc::clone(&shared);
+                    let task = rt.spawn(async move {
+                        // Aborted: its coroutine is gone or cancelled, and nothing waits for it.
+                        if let Ok(outcome) = work.await {
+                            reporting.finish(key, outcome);
+                        }
+                    });
+                    if let Err(e) = task {
+                        shared.finish(key, Err(e));
+                    }
+                }
+            })
+        });
+        if let Err(e) = started {
+            // Nothing was started: each call of the round ends with the reason.
+            for key in keys {
+                self.shared.finish(key, Err(e.clone()));
+            }
+        }
+        Ok(())
     }
 
     /// Whether any call still waits (the pump runs while one does).
