@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import importlib
 import json
 import math
@@ -66,11 +65,12 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from latency_server import CHAT_ID, LAST_SEEN
 from peer_models import Chat, to_chat
+from timing import cpu_count, die_with_parent, event_loop, importable, open_on
 
 import wawp_presence
 from wawp_presence import AsyncPresenceClient, PresenceClient, PresenceState
@@ -79,14 +79,12 @@ if TYPE_CHECKING:
     import aiohttp
     import requests
 
-T = TypeVar("T")
 SESSION = "default"
 SERVER_SCRIPT = Path(__file__).with_name("latency_server.py")
 LATENCIES = {"0ms": 0.0, "1ms": 0.001, "10ms": 0.010}
 TASKS = 64  # asyncio tasks in flight, and aiohttp's connector limit
 THREADS = 16
 TICK = 0.001  # the ticker's sleep
-PR_SET_PDEATHSIG = 1
 LONE_CALLS = 50  # sync calls, one at a time, timed to find each server's delay as a client sees it
 SERVER_TIMEOUT = 20.0  # seconds to wait for a server's line before giving up on it
 
@@ -108,12 +106,6 @@ QUICK = Settings(seconds=1.0, zero_seconds=1.0, idle_seconds=0.5, ramp=0.1, warm
 
 
 # --------------------------------------------------------------------------- the servers
-
-
-def die_with_parent() -> None:
-    """In the server child (Linux): get SIGTERM if this script dies without cleaning up."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Server:
@@ -220,14 +212,6 @@ def aiohttp_session() -> aiohttp.ClientSession:
     import aiohttp
 
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=TASKS))
-
-
-def importable(name: str) -> bool:
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- one timed window
@@ -623,55 +607,6 @@ def check_answers(c: Clients) -> None:
                 raise RuntimeError(f"a peer read the answer wrongly: {peer!r}")
 
 
-def new_loop(use_uvloop: bool) -> asyncio.AbstractEventLoop:
-    if use_uvloop:
-        import uvloop
-
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
-
-
-@contextlib.contextmanager
-def event_loop(use_uvloop: bool) -> Iterator[tuple[asyncio.AbstractEventLoop, contextlib.AsyncExitStack]]:
-    """One event loop for every async figure, and a stack closing what was opened on it."""
-    loop = new_loop(use_uvloop)
-    stack = contextlib.AsyncExitStack()
-    try:
-        yield loop, stack
-    finally:
-        try:
-            cancel_leftovers(loop)
-            loop.run_until_complete(stack.aclose())
-        finally:
-            loop.close()
-
-
-def cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
-    """Stop the tasks an error or a Ctrl-C left on the loop. A KeyboardInterrupt stored in a task
-    is raised again when the task that awaits it ends, hence the rounds."""
-    for _ in range(5):
-        leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
-        if not leftover:
-            return
-        for task in leftover:
-            task.cancel()
-        with contextlib.suppress(KeyboardInterrupt):
-            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-
-
-def open_on(
-    loop: asyncio.AbstractEventLoop,
-    stack: contextlib.AsyncExitStack,
-    make: Callable[[], contextlib.AbstractAsyncContextManager[T]],
-) -> T:
-    """Create an async resource inside the running loop and have ``stack`` close it."""
-
-    async def enter() -> T:
-        return await stack.enter_async_context(make())
-
-    return loop.run_until_complete(enter())
-
-
 def lone_call_ms(client: PresenceClient, calls: int = LONE_CALLS) -> float:
     """The median time of a sync ``client.get``, one call at a time: the server's delay as a
     client sees it (timer granularity and wake-ups included), which bounds calls/s at
@@ -917,12 +852,6 @@ def notes(figures: dict[str, Figure], lone: dict[str, float], nproc: int) -> lis
             "CPU contention more than the server's delay (CPU per call holds up better)"
         )
     return found
-
-
-def cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def load_average() -> tuple[float, float, float]:

@@ -37,9 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import http.client
-import importlib
 import json
 import math
 import os
@@ -60,9 +58,10 @@ from datetime import datetime
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from peer_models import Chat, to_chat
+from timing import cpu_count, die_with_parent, event_loop, importable, open_on
 
 import wawp_presence
 from wawp_presence import (
@@ -74,7 +73,6 @@ from wawp_presence import (
 if TYPE_CHECKING:
     import aiohttp
 
-T = TypeVar("T")
 CHAT_ID = "447441429009@c.us"
 SESSION = "default"
 ROUTE = f"/api/{SESSION}/presence/"
@@ -113,7 +111,6 @@ http {{
     }}
 }}
 """
-PR_SET_PDEATHSIG = 1
 TOOL_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin")
 WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
 GET_MANY_CONCURRENCY = (16, 64)
@@ -270,12 +267,6 @@ def nginx_version(nginx: str) -> tuple[int, ...]:
     out = subprocess.run([nginx, "-v"], check=False, capture_output=True, text=True).stderr
     match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
     return tuple(int(part) for part in match.groups()) if match else (0,)
-
-
-def die_with_parent() -> None:
-    """In the nginx child (Linux): get SIGTERM if this script dies without cleaning up."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -496,33 +487,6 @@ def check_answers(w: Wire) -> None:
         raise RuntimeError("http.client read nginx's answer wrongly")
 
 
-@contextlib.contextmanager
-def event_loop() -> Iterator[tuple[asyncio.AbstractEventLoop, contextlib.AsyncExitStack]]:
-    """One event loop for every async figure, and a stack closing what was opened on it."""
-    loop = asyncio.new_event_loop()
-    stack = contextlib.AsyncExitStack()
-    try:
-        yield loop, stack
-    finally:
-        try:
-            loop.run_until_complete(stack.aclose())
-        finally:
-            loop.close()
-
-
-def open_on(
-    loop: asyncio.AbstractEventLoop,
-    stack: contextlib.AsyncExitStack,
-    make: Callable[[], contextlib.AbstractAsyncContextManager[T]],
-) -> T:
-    """Create an async resource inside the running loop and have ``stack`` close it."""
-
-    async def enter() -> T:
-        return await stack.enter_async_context(make())
-
-    return loop.run_until_complete(enter())
-
-
 def aiohttp_session() -> aiohttp.ClientSession:
     """The peer's session: connector limit IN_FLIGHT. Only called when aiohttp is importable."""
     import aiohttp
@@ -544,14 +508,6 @@ def measure_wire(wrk: str, port: int, s: Settings) -> Samples:
         samples = in_rounds(probes(w, s, scale=1.0), reps=s.reps)
     samples["wrk_c1_us"] = [1e6 / rps for rps in samples["wrk_c1_rps"]]
     return samples
-
-
-def importable(name: str) -> bool:
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
 
 
 def measure_parse(s: Settings) -> Samples:
@@ -703,12 +659,6 @@ def ratio_lines(figures: dict[str, float]) -> list[str]:
         ("import_extra_ms", figures.get("import_extra_ms"), ""),
     ]
     return [f"ratio {name}={value:.2f}" if value is not None else f"{name}: {why}" for name, value, why in rows]
-
-
-def cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def load_average() -> float:
