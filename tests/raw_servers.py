@@ -13,6 +13,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+_Listener = TypeVar("_Listener", bound="LoopbackListener")
 
 
 # A chat answer the client accepts, for handlers that must answer well.
@@ -98,36 +101,98 @@ class Connection:
 Handler = Callable[[Connection], None]
 
 
-class RawServer:
+class LoopbackListener:
+    """A listener on 127.0.0.1 whose accepted connections are each served by a thread (see
+    `accepted`). `stop()`, or leaving the with-block, closes the listener and every socket it
+    tracks and joins the threads. A subclass sets its own attributes before calling
+    `super().__init__()`, which starts accepting."""
+
+    thread_name = "loopback"
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.sockets: list[socket.socket] = []
+        self.threads: list[threading.Thread] = []
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.listener.settimeout(_POLL)
+        self.acceptor = threading.Thread(target=self._accept_loop, name=f"{self.thread_name}-accept", daemon=True)
+        self.acceptor.start()
+
+    @property
+    def port(self) -> int:
+        return self.listener.getsockname()[1]
+
+    def track(self, sock: socket.socket) -> None:
+        """Closes `sock` on stop."""
+        with self.lock:
+            self.sockets.append(sock)
+
+    def spawn(self, target: Callable[..., None], *args: object) -> None:
+        """Runs `target(*args)` in a thread joined on stop."""
+        thread = threading.Thread(target=target, args=args, name=f"{self.thread_name}-conn", daemon=True)
+        with self.lock:
+            self.threads.append(thread)
+        thread.start()
+
+    def accepted(self, sock: socket.socket) -> None:
+        raise NotImplementedError
+
+    def _accept_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.track(sock)
+            self.accepted(sock)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.acceptor.join(timeout=5)
+        self.listener.close()
+        with self.lock:
+            sockets, threads = list(self.sockets), list(self.threads)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread in threads:
+            thread.join(timeout=5)
+        for sock in sockets:
+            sock.close()
+
+    def __enter__(self: _Listener) -> _Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RawServer(LoopbackListener):
     """Accepts connections on 127.0.0.1 and runs `handler(connection)` for each in a thread.
 
     Records `arrivals` (time.monotonic() of each accepted connection) and `closed_at` (when the
     handler saw the client close, for handlers that call `connection_closed()`).
     """
 
+    thread_name = "raw-server"
+
     def __init__(self, handler: Handler):
         self.handler = handler
-        self.stopping = threading.Event()
-        self.lock = threading.Lock()
         self.arrivals: list[float] = []
         self.requests: list[bytes] = []
         self.closed_at: list[float] = []
         self.request_seen = threading.Event()
         self.client_closed = threading.Event()
         self.errors: list[BaseException] = []
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.listener.settimeout(_POLL)
-        self.connections: list[socket.socket] = []
-        self.threads: list[threading.Thread] = []
-        self.acceptor = threading.Thread(target=self._accept_loop, name="raw-server-accept", daemon=True)
-        self.acceptor.start()
-
-    @property
-    def port(self) -> int:
-        return self.listener.getsockname()[1]
+        super().__init__()
 
     @property
     def url(self) -> str:
@@ -144,21 +209,10 @@ class RawServer:
             self.closed_at.append(time.monotonic())
         self.client_closed.set()
 
-    def _accept_loop(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                sock, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.arrivals.append(time.monotonic())
-                self.connections.append(sock)
-            thread = threading.Thread(target=self._serve, args=(sock,), name="raw-server-conn", daemon=True)
-            with self.lock:
-                self.threads.append(thread)
-            thread.start()
+    def accepted(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.arrivals.append(time.monotonic())
+        self.spawn(self._serve, sock)
 
     def _serve(self, sock: socket.socket) -> None:
         try:
@@ -172,28 +226,6 @@ class RawServer:
                 sock.close()
             except OSError:
                 pass
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.acceptor.join(timeout=5)
-        self.listener.close()
-        with self.lock:
-            connections, threads = list(self.connections), list(self.threads)
-        for sock in connections:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for thread in threads:
-            thread.join(timeout=5)
-        for sock in connections:
-            sock.close()
-
-    def __enter__(self) -> RawServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # --------------------------------------------------------------------------------------------

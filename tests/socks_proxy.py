@@ -16,11 +16,9 @@ import ipaddress
 import socket
 import struct
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
-# How long blocking socket operations wait before looking at the stop flag.
-_POLL = 0.05
+from raw_servers import _POLL, LoopbackListener
 
 # SOCKS5 replies (RFC 1928, section 6).
 SUCCEEDED = 0x00
@@ -55,30 +53,18 @@ class Handshake:
     reply: int | None = None  # what the proxy answered to the command
 
 
-class Socks5Proxy:
+class Socks5Proxy(LoopbackListener):
     """SOCKS5 on 127.0.0.1. With `username` and `password`, only that username/password method
     is accepted (a client offering no credentials is refused); without, "no authentication"."""
+
+    thread_name = "socks"
 
     def __init__(self, *, username: str | None = None, password: str | None = None):
         self.username = username
         self.password = password
-        self.stopping = threading.Event()
-        self.lock = threading.Lock()
         self.handshakes: list[Handshake] = []
         self.errors: list[BaseException] = []
-        self.sockets: list[socket.socket] = []
-        self.threads: list[threading.Thread] = []
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.listener.settimeout(_POLL)
-        self.acceptor = threading.Thread(target=self._accept_loop, name="socks-accept", daemon=True)
-        self.acceptor.start()
-
-    @property
-    def port(self) -> int:
-        return self.listener.getsockname()[1]
+        super().__init__()
 
     def url(self, scheme: str = "socks5", *, credentials: str | None = None) -> str:
         """The proxy's URL, e.g. url("socks5h", credentials="user:pw")."""
@@ -93,26 +79,8 @@ class Socks5Proxy:
 
     # ------------------------------------------------------------------ serving
 
-    def _track(self, sock: socket.socket) -> None:
-        with self.lock:
-            self.sockets.append(sock)
-
-    def _spawn(self, target: Callable[..., None], *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name="socks-conn", daemon=True)
-        with self.lock:
-            self.threads.append(thread)
-        thread.start()
-
-    def _accept_loop(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                sock, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._track(sock)
-            self._spawn(self._serve, sock)
+    def accepted(self, sock: socket.socket) -> None:
+        self.spawn(self._serve, sock)
 
     def _recv_exactly(self, sock: socket.socket, n: int) -> bytes:
         data = b""
@@ -204,7 +172,7 @@ class Socks5Proxy:
             upstream = socket.create_connection((host, handshake.port), timeout=5)
         except OSError:
             return self._reply(sock, handshake, CONNECTION_REFUSED)
-        self._track(upstream)
+        self.track(upstream)
         self._reply(sock, handshake, SUCCEEDED, upstream.getsockname())
         return upstream
 
@@ -251,27 +219,3 @@ class Socks5Proxy:
             except OSError:
                 pass
         upstream.close()
-
-    # ------------------------------------------------------------------ life
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.acceptor.join(timeout=5)
-        self.listener.close()
-        with self.lock:
-            sockets, threads = list(self.sockets), list(self.threads)
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for thread in threads:
-            thread.join(timeout=5)
-        for sock in sockets:
-            sock.close()
-
-    def __enter__(self) -> Socks5Proxy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
