@@ -1,6 +1,6 @@
 """wawp_presence where its users are: a server in another process that answers after 1 or 10 ms.
 
-    pip install . aiohttp requests && python bench/bench_latency.py [--quick] [--rounds N] [--seconds S] [--uvloop]
+    pip install . aiohttp requests && python bench/bench_latency.py [--quick] [--rounds N] [--seconds S] [--uvloop] [--pin]
 
 Users' servers are a network away, so a call spends nearly all its time waiting. What users feel
 is not the loopback microseconds of bench_wire.py but what each call costs their process in CPU
@@ -40,7 +40,10 @@ lateness: lower is better; throughput and wake-ups: higher), notes (the ticker's
 the async rows' CPU per call includes; rows bound by the server's delay or by a machine whose
 CPUs were all busy), then the machine. Timings are only printed, never checked. ``--quick``
 (1 s windows, 1 round) takes under 30 s, a full run (3 s windows, 5 rounds) about 3 minutes on
-2 CPUs. ``--uvloop`` runs the async figures on uvloop.
+2 CPUs. ``--uvloop`` runs the async figures on uvloop. ``--pin`` runs the servers on the first
+CPU and the clients on the others: a server a network away does not compete with its client for
+CPU time, as these do on a small machine, where the scheduler's choices move the figures that
+depend on the server's answer times (throughput, lateness) by several percent from run to run.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ from urllib.parse import quote
 
 from latency_server import CHAT_ID, LAST_SEEN
 from peer_models import Chat, to_chat
-from timing import cpu_count, die_with_parent, event_loop, importable, open_on
+from timing import cpu_count, die_with_parent, event_loop, importable, open_on, pin_cpus
 
 import wawp_presence
 from wawp_presence import AsyncPresenceClient, PresenceClient, PresenceState
@@ -111,8 +114,14 @@ QUICK = Settings(seconds=1.0, zero_seconds=1.0, idle_seconds=0.5, ramp=0.1, warm
 class Server:
     """One bench/latency_server.py child: its URL, and its answers to ``reset`` and ``stats``."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, cpu: int | None) -> None:
         self.latency = latency
+
+        def in_child() -> None:
+            die_with_parent()
+            if cpu is not None:
+                os.sched_setaffinity(0, {cpu})
+
         # Its own session: Ctrl-C reaches only this script, which then stops the child itself.
         self.proc = subprocess.Popen(
             [sys.executable, str(SERVER_SCRIPT), "--latency", repr(latency), "--chat", CHAT_ID],
@@ -120,7 +129,7 @@ class Server:
             stdout=subprocess.PIPE,
             bufsize=0,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # preexec_fn is safe: the servers start before any thread
+            preexec_fn=in_child,  # preexec_fn is safe: the servers start before any thread
         )
         self.url = ""
 
@@ -176,12 +185,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_servers() -> Iterator[dict[str, Server]]:
-    """One server per latency, all started before this process has any other thread."""
+def running_servers(cpu: int | None) -> Iterator[dict[str, Server]]:
+    """One server per latency, all started before this process has any other thread (on `cpu`
+    alone when given)."""
     with contextlib.ExitStack() as stack:
         servers: dict[str, Server] = {}
         for name, latency in LATENCIES.items():
-            servers[name] = server = Server(latency)
+            servers[name] = server = Server(latency, cpu)
             stack.callback(server.stop)
         for server in servers.values():
             server.wait_ready()
@@ -865,14 +875,14 @@ def version(name: str) -> str:
         return "-"
 
 
-def machine_line(nproc: int, load_at_start: tuple[float, float, float], loop_name: str) -> str:
+def machine_line(nproc: int, load_at_start: tuple[float, float, float], loop_name: str, pinned: bool) -> str:
     start = "/".join(f"{x:.2f}" for x in load_at_start)
     end = "/".join(f"{x:.2f}" for x in load_average())
     return (
         f"machine nproc={nproc} python={platform.python_version()} wawp_presence={wawp_presence.__version__} "
         f"aiohttp={version('aiohttp')} requests={version('requests')} loop={loop_name} "
         f"load_1/5/15_at_start={start} at_end={end} ({platform.system()} {platform.machine()}; "
-        "servers and clients share the CPUs)"
+        f"{'servers pinned apart from the clients' if pinned else 'servers and clients share the CPUs'})"
     )
 
 
@@ -885,6 +895,11 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, help="rounds to take the medians of (default 5; 1 with --quick)")
     ap.add_argument("--seconds", type=float, help="length of each timed window (default 3; 1 with --quick)")
     ap.add_argument("--uvloop", action="store_true", help="run the async figures on uvloop, when installed")
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="the servers on the first CPU, the clients on the others, as a server on another machine would be",
+    )
     args = ap.parse_args()
 
     s = QUICK if args.quick else FULL
@@ -912,9 +927,15 @@ def main() -> int:
             f"on {nproc} CPUs); if it still is, the figures will be noisier",
             flush=True,
         )
+    split = pin_cpus() if args.pin else None
+    if args.pin and split is None:
+        print("bench_latency: --pin needs 2 CPUs and sched_setaffinity; not pinning", flush=True)
     started = time.perf_counter()
-    with running_servers() as servers:
+    with running_servers(None if split is None else split[0]) as servers:
         print("servers: " + ", ".join(f"{key} on {server.url}" for key, server in servers.items()), flush=True)
+        if split is not None:
+            os.sched_setaffinity(0, split[1])  # before the clients start their threads
+            print(f"pinned: servers on CPU {split[0]}, clients on CPUs {','.join(map(str, sorted(split[1])))}")
         samples, lone = measure(servers, s, use_uvloop)
     figures = medians(samples)
 
@@ -943,7 +964,7 @@ def main() -> int:
         print()
         for line in found:
             print(f"note: {line}")
-    print(machine_line(nproc, load_at_start, loop_name))
+    print(machine_line(nproc, load_at_start, loop_name, pinned=split is not None))
     return 0
 
 

@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from peer_models import Chat, to_chat
-from timing import cpu_count, die_with_parent, event_loop, importable, open_on
+from timing import cpu_count, die_with_parent, event_loop, importable, open_on, pin_cpus
 
 import wawp_presence
 from wawp_presence import (
@@ -682,14 +682,6 @@ def timed(name: str, step: Callable[[], Samples]) -> Samples:
     figures = step()
     print(f"  measured {name} in {time.perf_counter() - started:.1f} s", flush=True)
     return figures
-
-
-def pin_cpus() -> tuple[int, set[int]] | None:
-    """With --pin: nginx's worker on the first CPU, this process and its children on the rest."""
-    if not hasattr(os, "sched_setaffinity") or cpu_count() < 2:
-        return None
-    first, *rest = sorted(os.sched_getaffinity(0))
-    return first, set(rest)
 
 
 def run(nginx: str, wrk: str, s: Settings, pin: bool) -> Samples:

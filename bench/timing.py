@@ -95,3 +95,12 @@ def cpu_count() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def pin_cpus() -> tuple[int, set[int]] | None:
+    """For --pin: the first CPU (for the server), and the others (for this process); None when there
+    are fewer than two or the affinity cannot be set."""
+    if not hasattr(os, "sched_setaffinity") or cpu_count() < 2:
+        return None
+    first, *rest = sorted(os.sched_getaffinity(0))
+    return first, set(rest)
