@@ -1,6 +1,7 @@
 """wawp_presence where its users are: a server in another process that answers after 1 or 10 ms.
 
-    pip install . aiohttp requests && python bench/bench_latency.py [--quick] [--rounds N] [--seconds S] [--uvloop] [--pin]
+    pip install . aiohttp requests
+    python bench/bench_latency.py [--quick] [--rounds N] [--seconds S] [--uvloop] [--pin]
 
 Users' servers are a network away, so a call spends nearly all its time waiting. What users feel
 is not the loopback microseconds of bench_wire.py but what each call costs their process in CPU
