@@ -1,6 +1,6 @@
 """Deadlines for the fault tests: a call run in a thread that is unstuck if it hangs, the fake
-server run on its own (`python -m wawp_presence.testing`), a Python child that a test signals,
-and a forked child.
+server run on its own (`python -m wawp_presence.testing`), a Python child or a command that a
+test interrupts with Ctrl-C, and a forked child.
 
 Each waits with a deadline and ends what it started when the deadline passes, so a hang fails
 the test instead of hanging the run.
@@ -137,8 +137,11 @@ class FakeServerProcess:
 # Ctrl-C: a child blocked in a sync call, interrupted by the parent.
 
 INTERRUPT_CHILD = r"""
-import itertools, sys, threading, time
+import itertools, signal, sys, threading, time
 sys.path.insert(0, sys.argv[2])
+if sys.platform == "win32":
+    # The parent's Ctrl-Break (see interrupt_blocking_call) raises KeyboardInterrupt, as Ctrl-C does.
+    signal.signal(signal.SIGBREAK, signal.default_int_handler)
 from wawp_presence import PresenceClient
 from wawp_presence.testing import FakeServer
 from raw_servers import RawServer, answer, chat_json, hold_until_closed
@@ -200,18 +203,30 @@ if fault == "hang":
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
+# Windows has no SIGINT to send to one process: a console's Ctrl-C reaches every process attached
+# to it (this test run too), and a child in a process group of its own ignores it. Ctrl-Break
+# can be sent to that group alone; the child maps it to KeyboardInterrupt, as Python does Ctrl-C.
+if sys.platform == "win32":
+    INTERRUPT_SIGNAL = signal.CTRL_BREAK_EVENT
+    OWN_PROCESS_GROUP = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+else:
+    INTERRUPT_SIGNAL = signal.SIGINT
+    OWN_PROCESS_GROUP = {}
+
 
 def interrupt_blocking_call(fault: str = "hang", deadline: float = 30.0) -> dict:
     """Runs a child blocked in `client.get` (on `fault`: "hang" or "retry-after"), sends it SIGINT
-    once it waits, and returns what happened: `delay` (signal sent to KeyboardInterrupt caught,
-    in seconds, on the system-wide monotonic clock), for "hang" `closed` (signal sent to the
-    server seeing the connection closed, or None), `after` (the line of the call made
-    afterwards with the same client), `returncode`, and `output` / `stderr` for messages."""
+    (Ctrl-Break on Windows) once it waits, and returns what happened: `delay` (signal sent to
+    KeyboardInterrupt caught, in seconds, on the system-wide monotonic clock), for "hang"
+    `closed` (signal sent to the server seeing the connection closed, or None), `after` (the
+    line of the call made afterwards with the same client), `returncode`, and `output` /
+    `stderr` for messages."""
     proc = subprocess.Popen(
         [sys.executable, "-c", INTERRUPT_CHILD, fault, TESTS_DIR],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **OWN_PROCESS_GROUP,
     )
     result: dict = {}
     reader = LineReader(proc.stdout)
@@ -219,7 +234,7 @@ def interrupt_blocking_call(fault: str = "hang", deadline: float = 30.0) -> dict
         end = time.monotonic() + deadline
         reader.wait_for("waiting", end)
         sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(INTERRUPT_SIGNAL)
         line = reader.next_line(end)
         if line and line.startswith("interrupted "):
             result["delay"] = float(line.split()[1]) - sent
@@ -250,6 +265,22 @@ def stop_process_and_keep_stderr(proc: subprocess.Popen, result: dict) -> None:
     except (OSError, ValueError):
         result["stderr"] = ""
     stop_process(proc)
+
+
+# --------------------------------------------------------------------------------------------
+# Ctrl-C for the installed `wawp-presence` command. POSIX: SIGINT. Windows: Ctrl-Break to the
+# command's own process group, as for the child above (a Ctrl-C would reach this run too); the
+# command stops on Ctrl-Break as on Ctrl-C (`wawp_presence._cli.main`).
+
+
+def ctrl_c_options() -> dict:
+    """Popen options for a child that `press_ctrl_c` will interrupt."""
+    return dict(OWN_PROCESS_GROUP)
+
+
+def press_ctrl_c(proc: subprocess.Popen) -> None:
+    """Ctrl-C for `proc`, started with `ctrl_c_options()` (Ctrl-Break on Windows)."""
+    proc.send_signal(INTERRUPT_SIGNAL)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -115,7 +116,8 @@ class LoopbackListener:
         self.sockets: list[socket.socket] = []
         self.threads: list[threading.Thread] = []
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if sys.platform != "win32":  # there it would let another socket bind the same port
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
         self.listener.settimeout(_POLL)
@@ -335,6 +337,8 @@ def drip(*, interval: float = 0.2, where: str = "body") -> Handler:
 # A listener whose accept queue is full: connecting to it hangs, on loopback, without any
 # routing trick. With listen(0) Linux keeps one finished handshake waiting for accept(); once
 # that slot is taken, new SYNs are dropped and the client's connect() waits for retransmits.
+# macOS drops them too. Windows answers them with a reset instead, but its client tries again
+# for about 2 s before it reports the refusal: connect() waits all the same.
 
 
 class FullBacklogListener:

@@ -590,6 +590,7 @@ FORKS = textwrap.dedent(
 )
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="os.fork does not exist on Windows")
 def test_forked_children_exit_without_a_stall():
     done = subprocess.run([sys.executable, "-c", FORKS], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

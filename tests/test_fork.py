@@ -11,6 +11,7 @@ Each child runs under a deadline and is killed when it passes, so a hang fails t
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 from presence_helpers import CHAT, CHAT2, build_client, start_server
@@ -19,6 +20,8 @@ from process_helpers import FakeServerProcess, run_in_fork
 from wawp_presence import AsyncPresenceClient, PresenceClient
 
 CHILD_DEADLINE_SECONDS = 10.0
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="os.fork does not exist on Windows")
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,8 @@ async def awaiting(awaitable):
 )
 def test_ctrl_c_stops_a_blocking_call_and_the_client_stays_usable(fault):
     # In a child process: the child blocks in client.get(...) with timeout=30 against a server
-    # that never answers (or asks for a 30 s pause before the retry); we send SIGINT once it waits.
+    # that never answers (or asks for a 30 s pause before the retry); we send SIGINT once it waits
+    # (on Windows Ctrl-Break, which the child maps to KeyboardInterrupt: see process_helpers).
     result = interrupt_blocking_call(fault)
     context = f"child said {result.get('output')}; stderr: {result.get('stderr', '')[-1500:]}"
     assert not result.get("timed_out"), f"the blocking call ignored Ctrl-C; {context}"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from . import WawpError, __version__
@@ -234,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the command with ``argv`` (default: the process's arguments); returns the exit status."""
     parser = build_parser()
     args: argparse.Namespace | None = None
+    _ctrl_break_is_ctrl_c()
     try:
         args = parser.parse_args(argv)
         status: int = args.run(args)
@@ -252,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
             return _reader_gone()
         report(e)
         return 1
+
+
+def _ctrl_break_is_ctrl_c() -> None:
+    """On Windows, Ctrl-Break stops the command as Ctrl-C does (status 130) rather than killing it
+    outright; it is also the one console signal another program can send to one command alone."""
+    if sys.platform == "win32" and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGBREAK, signal.default_int_handler)
 
 
 def _reader_gone() -> int:
