@@ -3,8 +3,8 @@
 # cannot run, with clippy's lints: Windows (x86_64-pc-windows-gnu) and macOS on Apple silicon
 # (aarch64-apple-darwin), or the targets given as arguments. What each needs is installed when
 # missing: the target's standard library (rustup), and a C compiler for ring's build script,
-# mingw-w64's gcc for Windows (apt-get, as root) and zig for macOS (PyPI's ziglang, in the tools
-# environment). No target Python is needed: pyo3 builds its abi3-py310 bindings without one.
+# mingw-w64's gcc for Windows (apt-get, by scripts/apt_install.sh) and zig for macOS (PyPI's
+# ziglang, in the tools environment). No target Python is needed: pyo3 builds its abi3-py310 bindings without one.
 # A target that does not compile fails the script; one whose toolchain cannot be had is named on
 # one line, "NOT CHECKED", with the reason, and skipped.
 set -euo pipefail
@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 tools=${VENV:-.venv}
-# Pinned like the linters: a new zig arrives by a change here.
-zig_pin="ziglang==0.17.1"
+# Pinned with the other tools, in scripts/tools.txt: a new zig arrives by a change there.
+zig_pin=$(grep -E '^ziglang==' scripts/tools.txt)
 mkdir -p target/cross
 [ "$#" -gt 0 ] || set -- x86_64-pc-windows-gnu aarch64-apple-darwin
 
@@ -39,14 +39,8 @@ toolchain() {
         local arch=${target%%-*}
         local gcc=$arch-w64-mingw32-gcc package=gcc-mingw-w64-${arch//_/-}
         if ! command -v "$gcc" >/dev/null; then
-            if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-                not_checked "$target" "no $gcc, and installing $package needs apt-get as root"
-                return 1
-            elif ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y -qq --no-install-recommends "$package"; } >>"$log" 2>&1 ||
-                ! command -v "$gcc" >/dev/null; then
-                cat "$log" >&2
-                not_checked "$target" "apt-get could not install $package for $gcc"
+            if ! bash scripts/apt_install.sh "$package" 2>>"$log" || ! command -v "$gcc" >/dev/null; then
+                not_checked "$target" "no $gcc: $(tail -n 1 "$log")"
                 return 1
             fi
         fi
