@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Runs every gate and every test: formatting, layout and lints (rustfmt, ruff, clippy, actionlint
-# on the workflows), the Rust core and fake server with `cargo test`, then the sdist and, built
-# from it the way pip builds one, the release wheel, installed into fresh virtual environments the
-# way users install it, its types (mypy --strict, stubtest), and pytest against that installed
-# wheel, over real HTTP on 127.0.0.1: with the default Python, then with every other CPython from
-# 3.10 found here. Extra arguments go to pytest.
+# Runs every gate and every test: formatting, layout and lints (rustfmt, ruff, clippy), the Rust
+# core and fake server with `cargo test`, then the sdist and, built from it the way pip builds
+# one, the release wheel, installed into fresh virtual environments the way users install it, its
+# types (mypy --strict, stubtest), and pytest against that installed wheel, over real HTTP on
+# 127.0.0.1: with the default Python, then with every other CPython from 3.10 found here. Extra
+# arguments go to pytest.
 #
 # On x86-64 Linux, where CI runs it (.ci/run), the wheel is the one PyPI gets for Linux:
 # manylinux2014 (glibc 2.17 and newer), built with zig, auditwheel agreeing with its tag. Beside
 # the tests, in the background, clippy checks the crate for Windows and macOS
 # (scripts/cross_check.sh) and the aarch64 Linux wheel is built and its tag checked (it cannot run
-# here). On macOS and Windows (Git Bash), as the hosted workflow runs it
-# (.github/workflows/ci.yml), the wheel is that platform's own and those three x86-64 Linux
-# extras are left out.
+# here); actionlint and shellcheck read the workflows and scripts. On macOS and Windows (Git
+# Bash), as the hosted workflow runs it (.github/workflows/ci.yml), the wheel is that platform's
+# own, and what only x86-64 Linux does (manylinux wheels, clippy for other targets, the workflow
+# and script lint) is left out.
 set -euo pipefail
 if [ "${BASH_VERSINFO[0]}" -lt 4 ] || { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${BASH_VERSINFO[1]}" -lt 4 ]; }; then
     echo "scripts/test.sh needs bash 4.4 or newer, not $BASH_VERSION (on macOS: brew install bash)" >&2
