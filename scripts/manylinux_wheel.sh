@@ -90,8 +90,11 @@ if [ -z "$sdist" ]; then
 else
     # pip's own build of an sdist, with maturin from the tools environment (no isolated build
     # environment: maturin's zig wrappers are named after the maturin that runs them, and a new one
-    # would make cargo rebuild everything).
-    CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} MATURIN_PEP517_ARGS="${options[*]}" \
+    # would make cargo rebuild everything). maturin leaves its own copy of the wheel in --out
+    # (by default the target directory's wheels/, where the x86_64 wheel goes), pip its copy in OUT.
+    scratch=$PWD/target/pep517/$arch
+    rm -rf "$scratch"
+    CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} MATURIN_PEP517_ARGS="--out $scratch ${options[*]}" \
         "$tools_bin/python" -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation \
         --wheel-dir "$out" "$sdist"
 fi

@@ -198,8 +198,9 @@ if [ -n "$release_linux" ]; then
 else
     step "building the wheel from the sdist"
     rm -rf target/wheels
-    # In this checkout's target directory, so that a second run rebuilds only what changed.
-    CARGO_TARGET_DIR=$(native_path "$PWD/target") MATURIN_PEP517_ARGS=--locked \
+    # In this checkout's target directory, so that a second run rebuilds only what changed
+    # (maturin's own copy of the wheel goes to target/pep517, pip's to target/wheels).
+    CARGO_TARGET_DIR=$(native_path "$PWD/target") MATURIN_PEP517_ARGS="--locked --out $(native_path "$PWD/target/pep517")" \
         "$tools/$bin/python" -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation \
         --wheel-dir target/wheels "$sdist"
 fi
