@@ -21,8 +21,9 @@
 # differently from maturin's zig wrapper, which links zig's own static unwinder (LLVM libunwind)
 # where rustc asks for libgcc_s: glibc's pthread_exit unwinds a thread with libgcc_s (loaded on
 # demand), and CPython up to 3.13 ends a thread so when it wants the GIL while the interpreter
-# shuts down; the extension's personality routine then read libgcc_s's context with libunwind's
-# accessors and crashed the process (tests/test_event_loop.py, calls in flight at exit). So the
+# shuts down; the extension's personality routine then reads libgcc_s's context with libunwind's
+# accessors, and the process dies with SIGSEGV (every run of
+# tests/test_sharing.py::test_the_process_exits_cleanly_with_threads_waiting_in_calls). So the
 # extension is linked against the shared libgcc_s.so.1, as gcc links it and as manylinux2014
 # allows (its symbol versions, GCC_3.0 to GCC_4.2.0, are within the policy's): this machine's own
 # for its architecture, or for the other one Debian's libgcc-s1-<arch>-cross package's, installed

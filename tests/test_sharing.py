@@ -1,11 +1,14 @@
 """Sharing one client: many threads on one sync client, many tasks on one async client, each
-getting its own answers; and the GIL released while a sync call waits.
+getting its own answers; the GIL released while a sync call waits; and a clean exit while
+threads wait in calls.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import subprocess
+import sys
 import threading
 import time
 
@@ -128,3 +131,47 @@ def test_the_gil_is_released_while_a_sync_call_waits(make_server):
     inside = [t for t in ticks if started + 0.1 < t < ended - 0.1]
     assert inside, "no Python thread ran while the call waited"
     assert inside[-1] - inside[0] >= 0.25, f"Python threads ran for {inside[-1] - inside[0]:.2f} s of a 0.6 s call"
+
+
+# The interpreter exits while 64 daemon threads call `get` in a loop on a server that answers after
+# a second. At exit each of them wakes, wants the GIL, and is ended by the interpreter there
+# (CPython up to 3.13 ends such a thread with pthread_exit, which unwinds it through the
+# extension's frames with glibc's unwinder). The process must exit at once and cleanly: a Linux
+# wheel linked with a second, static unwinder died here with SIGSEGV on every run (see
+# scripts/manylinux_wheel.sh).
+EXIT_WITH_THREADS_IN_CALLS = r"""
+import threading, time
+from wawp_presence import PresenceClient
+from wawp_presence.testing import FakeServer
+
+server = FakeServer(backend="wawp")
+server.latency = 1.0
+client = PresenceClient(
+    instance_id=server.instance_id, access_token=server.access_token, base_url=server.url, timeout=30
+)
+
+def call_on():
+    while True:
+        try:
+            client.get("447441429009@c.us")
+        except Exception:
+            pass
+
+for _ in range(64):
+    threading.Thread(target=call_on, daemon=True).start()
+time.sleep(0.3)
+print(server.requests_in_flight, flush=True)
+"""
+
+
+def test_the_process_exits_cleanly_with_threads_waiting_in_calls():
+    for _ in range(3):
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_WITH_THREADS_IN_CALLS], capture_output=True, text=True, timeout=60
+        )
+        took = time.monotonic() - started
+        assert done.returncode == 0, f"exit status {done.returncode}; stderr: {done.stderr[-2000:]}"
+        assert int(done.stdout) > 0, "no call was in flight at exit"
+        assert took < 8, f"the exit waited for the calls ({took:.1f} s)"
+        assert "Traceback" not in done.stderr and "panic" not in done.stderr, done.stderr[-2000:]
