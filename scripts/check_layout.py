@@ -40,7 +40,7 @@ def targets(path: Path, modules: set[tuple[str, ...]]) -> set[tuple[str, ...]]:
     # A mod.rs is its module; another file's `super` is the module it sits in.
     base = own if path.name == "mod.rs" else own[:-1]
     found = set()
-    for match in PATH_RE.finditer(without_test_modules(path.read_text())):
+    for match in PATH_RE.finditer(without_test_modules(path.read_text(encoding="utf-8"))):
         kind, rest = match.group(1), tuple(match.group(2).strip(":").split("::"))
         if kind == "crate":
             start: tuple[str, ...] = ()
@@ -82,7 +82,7 @@ def main() -> int:
     rust = [p for p in SRC.rglob("*.rs")]
     python = [p for p in PYTHON.rglob("*.py")]
     for path in rust + python:
-        lines = path.read_text().count("\n")
+        lines = path.read_text(encoding="utf-8").count("\n")
         if lines > MAX_LINES and not is_test(path):
             problems.append(f"{path.relative_to(ROOT)}: {lines} lines (at most {MAX_LINES})")
     production = [p for p in rust if not is_test(p)]
