@@ -65,6 +65,8 @@ def test_the_wheel_holds_every_file_of_the_package():
     for needed in ("py.typed", "__init__.pyi", "_native.pyi", "testing/pytest_plugin.py", "_cli.py", "__main__.py"):
         assert f"wawp_presence/{needed}" in names
     assert extension_name(the_wheel()) in names
+    # The licence travels with the package (PEP 639: the dist-info's licenses/ folder).
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names), "no LICENSE in the wheel"
 
 
 def test_the_wheel_is_one_abi3_wheel_for_cpython_3_10_and_newer():
