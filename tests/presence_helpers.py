@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import pickle
 import threading
 import time
@@ -83,6 +84,17 @@ def contract_path(*parts: str) -> Path:
 
 def utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, timezone.utc)
+
+
+def built_artifact(env_var: str, folder: str, pattern: str, how: str) -> Path:
+    """The build output scripts/test.sh names in `env_var` (the wheel, the sdist); without it, the
+    newest file matching `pattern` in REPO_DIR/`folder`, which `how` builds by hand."""
+    named = os.environ.get(env_var)
+    if named:
+        return Path(named)
+    built = sorted((REPO_DIR / folder).glob(pattern), key=lambda p: p.stat().st_mtime)
+    assert built, f"nothing in {folder}: build it (scripts/test.sh does) with `{how}`"
+    return built[-1]
 
 
 # --------------------------------------------------------------------------------------------

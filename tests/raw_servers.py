@@ -113,6 +113,7 @@ class LoopbackListener:
     def __init__(self) -> None:
         self.stopping = threading.Event()
         self.lock = threading.Lock()
+        self.errors: list[BaseException] = []
         self.sockets: list[socket.socket] = []
         self.threads: list[threading.Thread] = []
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -142,6 +143,22 @@ class LoopbackListener:
 
     def accepted(self, sock: socket.socket) -> None:
         raise NotImplementedError
+
+    def serve(self, sock: socket.socket, work: Callable[[], None], *, ended_by: type[BaseException]) -> None:
+        """Runs `work()` for the accepted `sock`, then closes it. `ended_by` is the quiet end (the
+        peer or `stop()` closed the connection); anything else is kept in `errors` for the test
+        to look at, so that a bug in the server is not silent."""
+        try:
+            work()
+        except ended_by:
+            pass
+        except BaseException as exc:
+            self.errors.append(exc)
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def _accept_loop(self) -> None:
         while not self.stopping.is_set():
@@ -193,7 +210,6 @@ class RawServer(LoopbackListener):
         self.closed_at: list[float] = []
         self.request_seen = threading.Event()
         self.client_closed = threading.Event()
-        self.errors: list[BaseException] = []
         super().__init__()
 
     @property
@@ -217,17 +233,7 @@ class RawServer(LoopbackListener):
         self.spawn(self._serve, sock)
 
     def _serve(self, sock: socket.socket) -> None:
-        try:
-            self.handler(Connection(sock, self))
-        except Stopped:
-            pass
-        except BaseException as exc:  # kept for the test to look at; a handler bug is not silent
-            self.errors.append(exc)
-        finally:
-            try:
-                sock.close()
-            except OSError:
-                pass
+        self.serve(sock, lambda: self.handler(Connection(sock, self)), ended_by=Stopped)
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,23 +6,19 @@ sdist in target/sdist is read."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tarfile
 from email.parser import Parser
 from pathlib import Path
+
+from presence_helpers import built_artifact
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "python" / "wawp_presence"
 
 
 def the_sdist() -> Path:
-    named = os.environ.get("WAWP_PRESENCE_SDIST")
-    if named:
-        return Path(named)
-    built = sorted((ROOT / "target" / "sdist").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    assert built, "no sdist in target/sdist: build one (scripts/test.sh does) with `maturin sdist --out target/sdist`"
-    return built[-1]
+    return built_artifact("WAWP_PRESENCE_SDIST", "target/sdist", "*.tar.gz", "maturin sdist --out target/sdist")
 
 
 def members() -> dict[str, tarfile.TarInfo]:

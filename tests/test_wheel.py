@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from presence_helpers import built_artifact
 
 import wawp_presence
 
@@ -23,12 +24,7 @@ SOURCE = ROOT / "python" / "wawp_presence"
 
 
 def the_wheel() -> Path:
-    named = os.environ.get("WAWP_PRESENCE_WHEEL")
-    if named:
-        return Path(named)
-    built = sorted((ROOT / "target" / "wheels").glob("*.whl"), key=lambda p: p.stat().st_mtime)
-    assert built, "no wheel in target/wheels: build one (scripts/test.sh does) with `maturin build --release`"
-    return built[-1]
+    return built_artifact("WAWP_PRESENCE_WHEEL", "target/wheels", "*.whl", "maturin build --release")
 
 
 def platform_tags(wheel: Path) -> list[str]:
